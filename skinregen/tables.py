@@ -1,0 +1,79 @@
+"""Sortable, filterable HTML tables that work in the static site without a kernel.
+
+The table is plain HTML (readable with JavaScript off); ``_static/skinregen.js``, loaded once per site,
+adds a filter box and click-to-sort headers to every ``table.skinregen-table``. All text from ``data/`` and
+``references.bib`` is escaped, so a value containing HTML is shown as text and never runs.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pandas as pd
+
+DOI_RESOLVER = "https://doi.org/"
+
+
+def doi_url(doi: str) -> str:
+    return DOI_RESOLVER + quote(doi, safe="/:;()._-<>")
+
+
+def _cell_text(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class InteractiveTable:
+    frame: pd.DataFrame
+    caption: str
+    doi_column: str | None = "doi"
+    numeric_columns: list[str] = field(default_factory=list)
+
+    def to_html(self) -> str:
+        columns = list(self.frame.columns)
+        head = "".join(
+            f'<th scope="col" data-type="{"number" if col in self.numeric_columns else "text"}">'
+            f"{html.escape(str(col))}</th>"
+            for col in columns
+        )
+        rows = []
+        for record in self.frame.itertuples(index=False, name=None):
+            cells = []
+            for col, value in zip(columns, record, strict=True):
+                text = _cell_text(value)
+                if col == self.doi_column and text:
+                    cells.append(f'<td><a href="{html.escape(doi_url(text), quote=True)}">{html.escape(text)}</a></td>')
+                else:
+                    cells.append(f"<td>{html.escape(text)}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return (
+            '<div class="skinregen-table-wrap">'
+            f'<table class="skinregen-table"><caption>{html.escape(self.caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        )
+
+    def to_text(self) -> str:
+        shown = self.frame.map(_cell_text) if len(self.frame) else self.frame
+        return f"{self.caption}\n{shown.to_string(index=False)}"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self.to_text(), "text/html": self.to_html()}
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+
+def interactive_table(frame: pd.DataFrame, *, caption: str, doi_column: str | None = "doi",
+                      numeric_columns: list[str] | None = None) -> InteractiveTable:
+    """Display ``frame`` as a table readers can filter and sort in the static site."""
+    numeric = numeric_columns
+    if numeric is None:
+        numeric = [col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col])]
+    return InteractiveTable(frame=frame.reset_index(drop=True), caption=caption, doi_column=doi_column,
+                            numeric_columns=list(numeric))

@@ -1,0 +1,466 @@
+"""``python -m skinregen check``: validate the data package, the bibliography and every cross-reference.
+
+Everything wrong is reported at once, one line per problem, naming the file, the line (and the row's key),
+the column, the bad value and the rule, e.g.::
+
+    data/studies.csv line 14 (key kwon2020acne), column n_enrolled: -3 is below the minimum 1
+
+Types, required fields, enums, ranges, patterns, primary and foreign keys are checked by the
+``frictionless`` library against the Table Schemas in ``data/datapackage.json``; the rules a Table Schema
+cannot express (study keys <-> BibTeX keys, citations in chapters, consistency between columns) are checked
+here. Nothing is ever written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import frictionless
+
+from .bib import cited_keys, read_bibliography
+
+FRICTIONLESS_CONSTRAINT = re.compile(r'constraint "(?P<name>\w+)" is "(?P<value>.*)"', re.S)
+P_VALUE_TEXT = re.compile(r"^\s*[pP]?\s*(?P<rel><=|>=|≤|≥|<|>|=)?\s*(?P<num>0?\.\d+|0|1(?:\.0+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    rule: str
+    line: int | None = None
+    key: str | None = None
+    column: str | None = None
+    value: object = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f" line {self.line}"
+        if self.key:
+            where += f" (key {self.key})"
+        if self.column:
+            where += f", column {self.column}"
+        if self.value is None or self.value == "":
+            return f"{where}: {self.rule}"
+        return f"{where}: {self.value!r} {self.rule}" if isinstance(self.value, str) and " " in self.value \
+            else f"{where}: {self.value} {self.rule}"
+
+
+@dataclass
+class Table:
+    """A CSV file as read for validation: header, rows, and the file line each row starts on."""
+
+    name: str
+    relpath: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    primary_key: list[str]
+
+    def key_of(self, index: int) -> str | None:
+        row = self.rows[index]
+        parts = []
+        for name in self.primary_key:
+            if name in self.header and self.header.index(name) < len(row):
+                parts.append(row[self.header.index(name)])
+        return "/".join(parts) if parts and all(parts) else None
+
+    def records(self):
+        for index, row in enumerate(self.rows):
+            yield index, dict(zip(self.header, row, strict=False))
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def _read_descriptor(root: Path, problems: list[Problem]) -> dict | None:
+    path = root / "data" / "datapackage.json"
+    rel = "data/datapackage.json"
+    if not path.is_file():
+        problems.append(Problem(rel, "is missing"))
+        return None
+    try:
+        descriptor = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        problems.append(Problem(rel, f"is not valid UTF-8 (byte {error.start})"))
+        return None
+    except json.JSONDecodeError as error:
+        problems.append(Problem(rel, f"is not valid JSON: {error.msg} (column {error.colno})", line=error.lineno))
+        return None
+    resources = descriptor.get("resources") if isinstance(descriptor, dict) else None
+    if not isinstance(resources, list) or not resources:
+        problems.append(Problem(rel, "has no 'resources' list"))
+        return None
+    try:
+        frictionless.Package.from_descriptor(descriptor, basepath=str(root / "data"))
+    except frictionless.FrictionlessException as error:
+        problems.append(Problem(rel, f"is not a valid Data Package descriptor: {error.error.message}"))
+        return None
+    return descriptor
+
+
+def _read_table(root: Path, resource: dict, problems: list[Problem]) -> Table | None:
+    rel = f"data/{resource['path']}"
+    path = root / "data" / resource["path"]
+    schema = resource.get("schema", {})
+    primary_key = schema.get("primaryKey", [])
+    primary_key = [primary_key] if isinstance(primary_key, str) else list(primary_key)
+    if not path.is_file():
+        problems.append(Problem(rel, f"is missing (declared as resource '{resource['name']}')"))
+        return None
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        problems.append(Problem(rel, "starts with a byte-order mark (BOM), as spreadsheets save it; "
+                                     "save the file as UTF-8 without BOM", line=1))
+    if b"\r\n" in raw:
+        first = raw[: raw.index(b"\r\n")].count(b"\n") + 1
+        problems.append(Problem(rel, "has Windows line endings (CRLF), as spreadsheets save them; "
+                                     "save the file with LF line endings", line=first))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.append(Problem(rel, f"is not valid UTF-8 (byte {error.start}); save it as UTF-8", line=line))
+        return None
+    reader = csv.reader(io.StringIO(text.replace("\r\n", "\n"), newline=""))
+    rows, lines = [], []
+    previous_end = 0
+    try:
+        header = next(reader, None)
+        previous_end = reader.line_num
+        for row in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not row:
+                continue
+            rows.append(row)
+            lines.append(start)
+    except csv.Error as error:
+        problems.append(Problem(rel, f"cannot be read as CSV: {error}", line=reader.line_num))
+        return None
+    if not header:
+        problems.append(Problem(rel, "is empty: it needs a header row", line=1))
+        return None
+    return Table(resource["name"], rel, header, rows, lines, primary_key)
+
+
+# ----------------------------------------------------------------------------------- table-schema checks
+
+
+def _describe_constraint(name: str, value: str, cell: object, field: dict) -> str:
+    if name == "required":
+        return "is empty, but the column is required"
+    if name == "minimum":
+        return f"is below the minimum {value}"
+    if name == "maximum":
+        return f"is above the maximum {value}"
+    if name == "pattern":
+        return f"does not match the pattern {value}"
+    if name == "enum":
+        allowed = field.get("constraints", {}).get("enum", [])
+        return "is not one of the allowed values: " + ", ".join(map(str, allowed))
+    if name == "unique":
+        return "appears more than once, but the column must be unique"
+    if name in ("minLength", "maxLength"):
+        return f"violates {name} {value}"
+    return f"violates the constraint {name} {value}"
+
+
+def _schema_problems(descriptor: dict, tables: dict[str, Table]) -> list[Problem]:
+    """Validate every table against its Table Schema (and the foreign keys) with frictionless."""
+    problems: list[Problem] = []
+    resources = []
+    fields_by_table: dict[str, dict[str, dict]] = {}
+    for resource in descriptor["resources"]:
+        table = tables.get(resource["name"])
+        if table is None:
+            continue
+        schema = resource.get("schema", {})
+        fields_by_table[table.name] = {f["name"]: f for f in schema.get("fields", [])}
+        resources.append(
+            frictionless.Resource(
+                name=resource["name"],
+                data=[table.header, *table.rows],
+                schema=frictionless.Schema.from_descriptor(schema),
+            )
+        )
+    package = frictionless.Package(resources=resources)
+    report = package.validate(checklist=frictionless.Checklist(skip_errors=["blank-row"]))
+    for task in report.tasks:
+        table = tables[task.name]
+        fields = fields_by_table[task.name]
+        for error in task.errors:
+            problems.append(_translate(error, table, fields, descriptor))
+    return problems
+
+
+def _translate(error, table: Table, fields: dict[str, dict], descriptor: dict) -> Problem:
+    kind = error.type
+    row_number = getattr(error, "row_number", None)
+    index = row_number - 2 if row_number else None
+    line = table.lines[index] if index is not None and 0 <= index < len(table.lines) else None
+    key = table.key_of(index) if index is not None and 0 <= index < len(table.rows) else None
+    column = getattr(error, "field_name", None) or getattr(error, "label", None)
+    cell = getattr(error, "cell", None)
+    if kind == "constraint-error":
+        match = FRICTIONLESS_CONSTRAINT.search(error.note or "")
+        name, value = (match.group("name"), match.group("value")) if match else ("?", error.note)
+        if name == "required":
+            cell = None
+        return Problem(table.relpath, _describe_constraint(name, value, cell, fields.get(column, {})),
+                       line, key, column, cell)
+    if kind == "type-error":
+        field = fields.get(column, {})
+        expected = field.get("type", "string")
+        extra = " (write true or false)" if expected == "boolean" else ""
+        return Problem(table.relpath, f"is not a valid {expected}{extra}", line, key, column, cell)
+    if kind == "missing-label":
+        return Problem(table.relpath, f"the header lacks the required column '{column}'", 1)
+    if kind in ("extra-label", "blank-label", "duplicate-label", "incorrect-label"):
+        rules = {
+            "extra-label": "is a column the schema does not declare",
+            "blank-label": "is a blank column name",
+            "duplicate-label": "appears twice in the header",
+            "incorrect-label": "is not the column the schema expects here",
+        }
+        return Problem(table.relpath, rules[kind], 1, None, None, getattr(error, "label", None))
+    if kind == "extra-cell":
+        return Problem(table.relpath, f"row has more cells than the header's {len(table.header)} columns "
+                                      "(a stray comma or an unquoted comma in a text?)", line, key)
+    if kind == "missing-cell":
+        return Problem(table.relpath, f"row has fewer cells than the header's {len(table.header)} columns "
+                                      f"(column {column} is missing)", line, key)
+    if kind == "primary-key":
+        pk = ", ".join(table.primary_key)
+        return Problem(table.relpath, f"duplicate primary key ({pk}): another row has the same value", line, key)
+    if kind == "foreign-key":
+        return Problem(table.relpath, _foreign_key_rule(error, table, descriptor), line, key,
+                       _fk_column(error), _fk_value(error))
+    return Problem(table.relpath, f"{error.title}: {error.note}", line, key, column, cell)
+
+
+def _fk_column(error) -> str | None:
+    names = getattr(error, "field_names", None) or []
+    return ", ".join(names) if names else None
+
+
+def _fk_value(error):
+    cells = getattr(error, "cells", None) or []
+    return ", ".join(map(str, cells)) if cells else None
+
+
+def _foreign_key_rule(error, table: Table, descriptor: dict) -> str:
+    for resource in descriptor["resources"]:
+        if resource["name"] != table.name:
+            continue
+        for fk in resource.get("schema", {}).get("foreignKeys", []):
+            fields = [fk["fields"]] if isinstance(fk["fields"], str) else fk["fields"]
+            if list(fields) == list(getattr(error, "field_names", []) or []):
+                ref = fk["reference"]
+                ref_fields = ref["fields"] if isinstance(ref["fields"], str) else ", ".join(ref["fields"])
+                return f"is not a known {ref['resource']}.{ref_fields} (see data/{ref['resource']}.csv)"
+    return "refers to a row that does not exist"
+
+
+# ---------------------------------------------------------------------------------------- custom rules
+
+
+def parse_p_value(text: str | None) -> tuple[float, str] | None:
+    """Parse a p value as printed ('<0.001', 'p = .03', '0.04') into (number, relation); None if not numeric."""
+    if not text:
+        return None
+    match = P_VALUE_TEXT.match(text.replace(" ", ""))
+    if not match:
+        return None
+    relation = {"≤": "<=", "≥": ">="}.get(match.group("rel") or "=", match.group("rel") or "=")
+    number = match.group("num")
+    return float("0" + number if number.startswith(".") else number), relation
+
+
+def _as_int(text: str | None) -> int | None:
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _as_float(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _row_problem(table: Table, index: int, column: str | None, value, rule: str) -> Problem:
+    return Problem(table.relpath, rule, table.lines[index], table.key_of(index), column, value)
+
+
+def _study_rules(tables: dict[str, Table], bib) -> list[Problem]:
+    problems: list[Problem] = []
+    studies, designs = tables.get("studies"), tables.get("designs")
+    design_rows = {r.get("id"): r for _, r in designs.records()} if designs else {}
+    if studies is None:
+        return problems
+    for index, row in studies.records():
+        key = row.get("key", "")
+        design = design_rows.get(row.get("design"))
+        if design:
+            if row.get("randomized") in ("true", "false") and row.get("randomized") != design.get("randomized"):
+                problems.append(_row_problem(studies, index, "randomized", row.get("randomized"),
+                                             f"contradicts design {row.get('design')} (randomized = {design.get('randomized')})"))
+            if row.get("evidence_level") and row.get("evidence_level") != design.get("evidence_level"):
+                problems.append(_row_problem(studies, index, "evidence_level", row.get("evidence_level"),
+                                             f"differs from the level {design.get('evidence_level')} given to design "
+                                             f"{row.get('design')} in data/designs.csv"))
+        n_enrolled, n_analyzed = _as_int(row.get("n_enrolled")), _as_int(row.get("n_analyzed"))
+        if n_enrolled is not None and n_analyzed is not None and n_analyzed > n_enrolled:
+            problems.append(_row_problem(studies, index, "n_analyzed", n_analyzed,
+                                         f"is larger than n_enrolled ({n_enrolled})"))
+        if bool(row.get("follow_up")) != bool(row.get("follow_up_unit")):
+            problems.append(_row_problem(studies, index, "follow_up_unit", row.get("follow_up_unit"),
+                                         "follow_up and follow_up_unit must be given together"))
+        if bib is None or not key:
+            continue
+        entry = bib.entries.get(key)
+        if entry is None:
+            problems.append(_row_problem(studies, index, "key", key, "has no entry in references.bib"))
+            continue
+        for column in ("doi", "pmid"):
+            mine, theirs = row.get(column) or None, entry.get(column) or None
+            if mine != theirs:
+                problems.append(_row_problem(studies, index, column, mine,
+                                             f"differs from the {column} of @{key} in references.bib ({theirs})"))
+        if row.get("year") and entry.get("year") and row.get("year") != entry.get("year"):
+            problems.append(_row_problem(studies, index, "year", row.get("year"),
+                                         f"differs from the year of @{key} in references.bib ({entry.get('year')})"))
+    reports = tables.get("reports")
+    if reports is not None and bib is not None:
+        main_reports = set()
+        for index, row in reports.records():
+            if row.get("report_key") and row.get("report_key") not in bib.entries:
+                problems.append(_row_problem(reports, index, "report_key", row.get("report_key"),
+                                             "has no entry in references.bib"))
+            if row.get("role") == "main":
+                if row.get("report_key") != row.get("study_key"):
+                    problems.append(_row_problem(reports, index, "report_key", row.get("report_key"),
+                                                 "the main report's key must equal the study_key"))
+                main_reports.add(row.get("study_key"))
+        for index, row in studies.records():
+            if row.get("key") and row.get("key") not in main_reports:
+                problems.append(_row_problem(studies, index, "key", row.get("key"),
+                                             "has no row with role 'main' in data/reports.csv"))
+    return problems
+
+
+def _outcome_rules(tables: dict[str, Table]) -> list[Problem]:
+    problems: list[Problem] = []
+    outcomes = tables.get("outcomes")
+    if outcomes is None:
+        return problems
+    for index, row in outcomes.records():
+        text = row.get("p_value_text") or None
+        parsed = parse_p_value(text)
+        number, relation = _as_float(row.get("p_value")), row.get("p_value_relation") or None
+        if parsed is None and (number is not None or relation):
+            problems.append(_row_problem(outcomes, index, "p_value", row.get("p_value"),
+                                         f"is given, but p_value_text {text!r} holds no p value"))
+        elif parsed is not None and (number is None or abs(number - parsed[0]) > 1e-12 or relation != parsed[1]):
+            problems.append(_row_problem(outcomes, index, "p_value", row.get("p_value"),
+                                         f"does not match p_value_text {text!r} (expected p_value {parsed[0]:g} "
+                                         f"and p_value_relation '{parsed[1]}')"))
+        for arm in ("int", "ctrl"):
+            events, total = _as_int(row.get(f"{arm}_events")), _as_int(row.get(f"{arm}_total"))
+            if events is not None and total is not None and events > total:
+                problems.append(_row_problem(outcomes, index, f"{arm}_events", events,
+                                             f"is larger than {arm}_total ({total})"))
+            low, high = _as_float(row.get(f"{arm}_disp_low")), _as_float(row.get(f"{arm}_disp_high"))
+            if low is not None and high is not None and low > high:
+                problems.append(_row_problem(outcomes, index, f"{arm}_disp_low", low,
+                                             f"is above {arm}_disp_high ({high})"))
+            if row.get(f"{arm}_disp") and not row.get(f"{arm}_disp_type"):
+                problems.append(_row_problem(outcomes, index, f"{arm}_disp_type", "",
+                                             f"must say what {arm}_disp is (sd or se)"))
+        low, high = _as_float(row.get("effect_ci_low")), _as_float(row.get("effect_ci_high"))
+        if low is not None and high is not None and low > high:
+            problems.append(_row_problem(outcomes, index, "effect_ci_low", low, f"is above effect_ci_high ({high})"))
+        if row.get("comparison") == "within_arm_change" and row.get("control_label") != "baseline":
+            problems.append(_row_problem(outcomes, index, "control_label", row.get("control_label"),
+                                         "must be 'baseline' when comparison is within_arm_change"))
+    adverse = tables.get("adverse_events")
+    if adverse is not None:
+        for index, row in adverse.records():
+            n, total = _as_int(row.get("n_with_event")), _as_int(row.get("n_total"))
+            if n is not None and total is not None and n > total:
+                problems.append(_row_problem(adverse, index, "n_with_event", n, f"is larger than n_total ({total})"))
+    return problems
+
+
+def _chapter_citations(root: Path, bib) -> list[Problem]:
+    problems: list[Problem] = []
+    chapters = root / "chapters"
+    if bib is None or not chapters.is_dir():
+        return problems
+    for path in sorted(chapters.rglob("*")):
+        if path.suffix not in (".md", ".ipynb") or ".ipynb_checkpoints" in path.parts:
+            continue
+        rel = path.relative_to(root).as_posix()
+        if path.suffix == ".md":
+            sources = [(number, line) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
+        else:
+            try:
+                notebook = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as error:
+                problems.append(Problem(rel, f"is not a valid notebook (invalid JSON: {error.msg})", line=error.lineno))
+                continue
+            sources = []
+            for number, cell in enumerate(notebook.get("cells", []), 1):
+                if cell.get("cell_type") == "markdown":
+                    text = cell.get("source", "")
+                    sources.append((None, "".join(text) if isinstance(text, list) else text, number))
+            sources = [(f"cell {n}", text) for _, text, n in sources]
+        for where, text in sources:
+            for key in cited_keys(text):
+                if key not in bib.entries:
+                    line = where if isinstance(where, int) else None
+                    column = None if isinstance(where, int) else where
+                    problems.append(Problem(rel, "is cited but has no entry in references.bib", line, None,
+                                            column, key))
+    return problems
+
+
+def check_book(root: Path) -> list[Problem]:
+    """Return every problem found in the book at ``root`` (an empty list when it is clean)."""
+    problems: list[Problem] = []
+    bib_path = root / "references.bib"
+    bib = None
+    if not bib_path.is_file():
+        problems.append(Problem("references.bib", "is missing"))
+    else:
+        try:
+            bib = read_bibliography(bib_path)
+        except UnicodeDecodeError as error:
+            problems.append(Problem("references.bib", f"is not valid UTF-8 (byte {error.start})"))
+        else:
+            for issue in bib.issues:
+                problems.append(Problem("references.bib", issue.rule, issue.line, issue.key, issue.field, issue.value))
+    descriptor = _read_descriptor(root, problems)
+    if descriptor is not None:
+        tables: dict[str, Table] = {}
+        for resource in descriptor["resources"]:
+            if "path" not in resource or "name" not in resource:
+                problems.append(Problem("data/datapackage.json", "a resource needs a name and a path",
+                                        value=resource.get("name")))
+                continue
+            table = _read_table(root, resource, problems)
+            if table is not None:
+                tables[resource["name"]] = table
+        problems.extend(_schema_problems(descriptor, tables))
+        problems.extend(_study_rules(tables, bib))
+        problems.extend(_outcome_rules(tables))
+    problems.extend(_chapter_citations(root, bib))
+    return problems
