@@ -40,15 +40,16 @@ def read_bibliography(path: Path) -> Bibliography:
     result = Bibliography()
     text = path.read_text(encoding="utf-8-sig")
     if text.count("{") != text.count("}"):
+        opening, closing = text.count("{"), text.count("}")
         result.issues.append(BibIssue(None, None, None, None,
-                                      f"the file has {text.count('{')} '{{' but {text.count('}')} '}}': unbalanced braces"))
+                                      f"the file has {opening} '{{' but {closing} '}}': unbalanced braces"))
     library = bibtexparser.parse_string(text)
     for block in library.failed_blocks:
         line = _line_of(text, block.start_line)
         if isinstance(block, DuplicateBlockKeyBlock):
             first = result.lines.get(block.key)
-            result.issues.append(BibIssue(line, block.key, None, block.key,
-                                          "duplicate entry key" + (f" (first defined on line {first})" if first else "")))
+            where = f" (first defined on line {first})" if first else ""
+            result.issues.append(BibIssue(line, block.key, None, block.key, "duplicate entry key" + where))
         elif isinstance(block, ParsingFailedBlock):
             snippet = block.raw.strip().splitlines()[0][:60] if block.raw.strip() else ""
             result.issues.append(BibIssue(line, None, None, snippet,

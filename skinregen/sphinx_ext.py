@@ -25,8 +25,22 @@ def _add_static_paths(app, config) -> None:
     config.html_static_path = [*config.html_static_path, str(ASSETS), str(vendored)]
 
 
+def _drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Jupyter Book always loads sphinx-thebe, which this book does not use: its inline configuration is
+    added twice (a console error) and it points at a CDN. Leave it out of every page."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    context["script_files"] = [
+        script for script in scripts
+        if not str(getattr(script, "filename", None) or script).endswith("sphinx-thebe.js")
+        and "THEBE_JS_URL" not in str(getattr(script, "attributes", {}).get("body", ""))
+    ]
+
+
 def setup(app):
     app.connect("config-inited", _add_static_paths)
+    app.connect("html-page-context", _drop_thebe_scripts)
     app.add_js_file("plotly.min.js", priority=400)
     app.add_js_file("skinregen.js", priority=500)
     app.add_css_file("skinregen.css")

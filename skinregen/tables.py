@@ -51,11 +51,11 @@ class InteractiveTable:
                     cells.append(f'<td><a href="{html.escape(doi_url(text), quote=True)}">{html.escape(text)}</a></td>')
                 else:
                     cells.append(f"<td>{html.escape(text)}</td>")
-            rows.append("<tr>" + "".join(cells) + "</tr>")
+            rows.append("<tr>" + "".join(cells) + "</tr>\n")
         return (
-            '<div class="skinregen-table-wrap">'
-            f'<table class="skinregen-table"><caption>{html.escape(self.caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+            '<div class="skinregen-table-wrap">\n'
+            f'<table class="skinregen-table"><caption>{html.escape(self.caption)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{''.join(rows)}</tbody></table>\n</div>"
         )
 
     def to_text(self) -> str:

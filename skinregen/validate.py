@@ -311,8 +311,8 @@ def _study_rules(tables: dict[str, Table], bib) -> list[Problem]:
         design = design_rows.get(row.get("design"))
         if design:
             if row.get("randomized") in ("true", "false") and row.get("randomized") != design.get("randomized"):
-                problems.append(_row_problem(studies, index, "randomized", row.get("randomized"),
-                                             f"contradicts design {row.get('design')} (randomized = {design.get('randomized')})"))
+                rule = f"contradicts design {row.get('design')} (randomized = {design.get('randomized')})"
+                problems.append(_row_problem(studies, index, "randomized", row.get("randomized"), rule))
             if row.get("evidence_level") and row.get("evidence_level") != design.get("evidence_level"):
                 problems.append(_row_problem(studies, index, "evidence_level", row.get("evidence_level"),
                                              f"differs from the level {design.get('evidence_level')} given to design "

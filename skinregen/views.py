@@ -32,14 +32,16 @@ def _with_labels(evidence: Evidence, studies):
     return frame
 
 
-def study_table(evidence: Evidence, *, condition: str | None = None, mechanism: str | None = None) -> InteractiveTable:
+def study_table(evidence: Evidence, *, condition: str | None = None,
+                mechanism: str | None = None) -> InteractiveTable:
     """The studies of a condition (or mechanism) as a sortable, filterable table."""
     studies = _with_labels(evidence, evidence.studies_for(condition=condition, mechanism=mechanism))
     frame = studies[list(STUDY_TABLE_COLUMNS)].rename(columns=STUDY_TABLE_COLUMNS)
     scope = evidence.label("conditions", condition) if condition else "all conditions"
+    participants = int(studies["n_enrolled"].sum())
     return interactive_table(
         frame,
-        caption=f"Human studies: {scope} ({len(frame)} studies, {int(studies['n_enrolled'].sum())} participants enrolled)",
+        caption=f"Human studies: {scope} ({len(frame)} studies, {participants} participants enrolled)",
         doi_column="DOI",
         numeric_columns=["Year", "n", "Evidence level"],
     )

@@ -1,0 +1,143 @@
+"""Open every page of the built site in headless Chromium, served on 127.0.0.1.
+
+Each page must load with no console error, draw every plotly figure (an SVG inside each
+``.plotly-graph-div``), and make no request that leaves 127.0.0.1. Needs ``make book`` first
+(``make test`` does it) and Debian's chromium (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def toc_pages() -> list[str]:
+    """Every page the table of contents promises, as paths of HTML files relative to the site."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", []))
+    return [f"{Path(name).with_suffix('').as_posix()}.html" for name in files]
+
+
+PAGES = toc_pages()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url():
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"{HTML} has no index.html: run `make book` first")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(HTML)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (apt-get install -y chromium; .ci/run does it)")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def visit(browser, url: str) -> dict:
+    """Load ``url``; return console errors, requests that left 127.0.0.1 and the figures' state."""
+    context = browser.new_context()
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def route(request_route):
+        host = urlparse(request_route.request.url).hostname
+        if request_route.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            request_route.continue_()
+        else:
+            outside.append(request_route.request.url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    response = page.goto(url, wait_until="load")
+    figures = page.locator(".plotly-graph-div").count()
+    if figures:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.plotly-graph-div')]"
+            ".every(div => div.querySelector('svg.main-svg'))",
+            timeout=15000,
+        )
+    drawn = page.evaluate(
+        "() => [...document.querySelectorAll('.plotly-graph-div')]"
+        ".filter(div => div.querySelector('svg.main-svg')).length"
+    )
+    status = response.status if response else None
+    context.close()
+    return {"status": status, "errors": errors, "outside": outside, "figures": figures, "drawn": drawn}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_loads_cleanly_and_draws_every_figure(browser, site_url, page_path):
+    assert (HTML / page_path).is_file(), f"{page_path} is in _toc.yml but was not built"
+    result = visit(browser, f"{site_url}/{page_path}")
+    assert result["status"] == 200
+    assert result["errors"] == [], f"console errors on {page_path}: {result['errors']}"
+    assert result["outside"] == [], f"{page_path} requested third parties: {result['outside']}"
+    missing = result["figures"] - result["drawn"]
+    assert missing == 0, f"{page_path}: {missing} figure(s) not drawn"
+
+
+@pytest.mark.browser
+def test_the_chapters_with_data_have_figures(browser, site_url):
+    """Guards the test above against passing vacuously: condition chapters must actually draw figures."""
+    chapters = [page for page in PAGES if page.startswith("chapters/conditions/")]
+    assert chapters, "the table of contents has no condition chapter"
+    for page_path in chapters:
+        result = visit(browser, f"{site_url}/{page_path}")
+        assert result["figures"] >= 1 and result["drawn"] == result["figures"], page_path
+
+
+@pytest.mark.browser
+def test_a_request_to_a_third_party_is_caught(browser, site_url, tmp_path):
+    """The network guard itself works: a page that loads a CDN script is reported."""
+    probe = HTML / "_probe_third_party.html"
+    probe.write_text('<html><body><script src="https://cdn.example.org/x.js"></script></body></html>')
+    try:
+        result = visit(browser, f"{site_url}/_probe_third_party.html")
+    finally:
+        probe.unlink()
+    assert result["outside"] == ["https://cdn.example.org/x.js"]
