@@ -240,7 +240,7 @@ def _translate(error, table: Table, fields: dict[str, dict], descriptor: dict) -
         return Problem(table.relpath, f"duplicate primary key ({pk}): another row has the same value", line, key)
     if kind == "foreign-key":
         return Problem(table.relpath, _foreign_key_rule(error, table, descriptor), line, key,
-                       _fk_column(error), _fk_value(error))
+                       _fk_column(error), _fk_value(error, table, index))
     return Problem(table.relpath, f"{error.title}: {error.note}", line, key, column, cell)
 
 
@@ -249,9 +249,12 @@ def _fk_column(error) -> str | None:
     return ", ".join(names) if names else None
 
 
-def _fk_value(error):
-    cells = getattr(error, "cells", None) or []
-    return ", ".join(map(str, cells)) if cells else None
+def _fk_value(error, table: Table, index: int | None):
+    names = getattr(error, "field_names", None) or []
+    if index is None or not 0 <= index < len(table.rows):
+        return None
+    row = dict(zip(table.header, table.rows[index], strict=False))
+    return ", ".join(row.get(name, "") for name in names) or None
 
 
 def _foreign_key_rule(error, table: Table, descriptor: dict) -> str:
