@@ -24,6 +24,7 @@ import frictionless
 
 from .bib import cited_keys, read_bibliography
 
+HEADER_ERRORS = {"missing-label", "extra-label", "duplicate-label", "incorrect-label", "blank-label"}
 FRICTIONLESS_CONSTRAINT = re.compile(r'constraint "(?P<name>\w+)" is "(?P<value>.*)"', re.S)
 P_VALUE_TEXT = re.compile(r"^\s*[pP]?\s*(?P<rel><=|>=|≤|≥|<|>|=)?\s*(?P<num>0?\.\d+|0|1(?:\.0+)?)\s*$")
 
@@ -171,6 +172,23 @@ def _describe_constraint(name: str, value: str, cell: object, field: dict) -> st
     return f"violates the constraint {name} {value}"
 
 
+def _header_problems(table: Table, declared: list[str]) -> list[Problem]:
+    problems = []
+    for name in declared:
+        if name not in table.header:
+            problems.append(Problem(table.relpath, f"the header lacks the column '{name}' declared in "
+                                                   "data/datapackage.json", 1))
+    seen = set()
+    for name in table.header:
+        if name in seen:
+            problems.append(Problem(table.relpath, "appears twice in the header", 1, None, None, name))
+        elif name not in declared:
+            problems.append(Problem(table.relpath, "is a column the schema does not declare (a typo?)", 1, None,
+                                    None, name))
+        seen.add(name)
+    return problems
+
+
 def _schema_problems(descriptor: dict, tables: dict[str, Table]) -> list[Problem]:
     """Validate every table against its Table Schema (and the foreign keys) with frictionless."""
     problems: list[Problem] = []
@@ -180,22 +198,25 @@ def _schema_problems(descriptor: dict, tables: dict[str, Table]) -> list[Problem
         table = tables.get(resource["name"])
         if table is None:
             continue
-        schema = resource.get("schema", {})
+        schema = dict(resource.get("schema", {}))
+        # A foreign key into a table that could not be read is not checked (that table's problem is reported).
+        schema["foreignKeys"] = [fk for fk in schema.get("foreignKeys", [])
+                                 if fk["reference"].get("resource", "") in ("", *tables)]
         fields_by_table[table.name] = {f["name"]: f for f in schema.get("fields", [])}
-        resources.append(
-            frictionless.Resource(
-                name=resource["name"],
-                data=[table.header, *table.rows],
-                schema=frictionless.Schema.from_descriptor(schema),
-            )
-        )
+        problems.extend(_header_problems(table, [f["name"] for f in schema.get("fields", [])]))
+        # Columns are matched by name, not position; _header_problems reports missing or extra ones.
+        frictionless_schema = frictionless.Schema.from_descriptor(schema)
+        frictionless_schema.fields_match = "subset"
+        resources.append(frictionless.Resource(name=resource["name"], data=[table.header, *table.rows],
+                                               schema=frictionless_schema))
     package = frictionless.Package(resources=resources)
     report = package.validate(checklist=frictionless.Checklist(skip_errors=["blank-row"]))
     for task in report.tasks:
         table = tables[task.name]
         fields = fields_by_table[task.name]
         for error in task.errors:
-            problems.append(_translate(error, table, fields, descriptor))
+            if error.type not in HEADER_ERRORS:
+                problems.append(_translate(error, table, fields, descriptor))
     return problems
 
 
