@@ -14,6 +14,13 @@ One module per concern:
 
 __version__ = "0.1.0"
 
-from .data import Evidence, load  # noqa: E402
-
 __all__ = ["Evidence", "load", "__version__"]
+
+
+def __getattr__(name: str):
+    # Imported on first use, so that `python -m skinregen check` does not pay for pandas.
+    if name in ("Evidence", "load"):
+        from . import data
+
+        return getattr(data, name)
+    raise AttributeError(f"module 'skinregen' has no attribute {name!r}")
