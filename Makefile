@@ -45,13 +45,13 @@ check: $(STAMP)
 	$(BIN)/python -m skinregen check
 
 lint: $(STAMP)
-	$(BIN)/ruff check skinregen tests
+	$(BIN)/ruff check skinregen tests bench
 
 test: book
 	@echo "==> Checking data, bibliography and cross-references"
 	$(BIN)/python -m skinregen check
 	@echo "==> Linting"
-	$(BIN)/ruff check skinregen tests
+	$(BIN)/ruff check skinregen tests bench
 	@echo "==> Unit tests, nbval over every chapter notebook, browser test of the built site"
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -p no:cacheprovider

@@ -66,11 +66,11 @@ def make_synthetic(target: Path, factor: int) -> dict[str, int]:
             head, rest = block.split("{", 1)
             key, body = rest.split(",", 1)
             if copy:
-                body = body.replace("doi = {", "doi = {", 1)
                 lines = []
                 for line in body.splitlines():
                     if line.strip().startswith("doi = {"):
-                        line = line.rstrip().rstrip(",").rstrip("}") + f"{copy}}}" + ("," if line.rstrip().endswith(",") else "")
+                        comma = "," if line.rstrip().endswith(",") else ""
+                        line = line.rstrip().rstrip(",").rstrip("}") + f"{copy}}}" + comma
                     if line.strip().startswith("pmid = {"):
                         value = line.split("{", 1)[1].split("}", 1)[0]
                         line = line.replace(value, f"{copy}{value}"[:9])

@@ -17,7 +17,7 @@ DOI_RESOLVER = "https://doi.org/"
 
 
 def doi_url(doi: str) -> str:
-    return DOI_RESOLVER + quote(doi, safe="/:;()._-<>")
+    return DOI_RESOLVER + quote(doi, safe="/:;()._-")
 
 
 def _cell_text(value) -> str:

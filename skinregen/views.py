@@ -49,7 +49,9 @@ def study_table(evidence: Evidence, *, condition: str | None = None,
 
 def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
     """Participants enrolled in each study of a condition, coloured by design."""
-    studies = _with_labels(evidence, evidence.studies_for(condition=condition)).sort_values(["n_enrolled", "key"])
+    every = _with_labels(evidence, evidence.studies_for(condition=condition))
+    studies = every[every["n_enrolled"].notna()].sort_values(["n_enrolled", "key"])
+    unreported = sorted(every.loc[every["n_enrolled"].isna(), "key"])
     fig = go.Figure()
     for index, (design, group) in enumerate(studies.groupby("design_label", sort=True)):
         fig.add_trace(
@@ -71,6 +73,82 @@ def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
         fig,
         alt=f"Horizontal bar chart of the number of participants enrolled in each of {len(studies)} studies "
         f"of {label.lower()}, coloured by study design.",
-        caption=f"Participants enrolled in each human study of {label.lower()}, by design.",
+        caption=f"Participants enrolled in each human study of {label.lower()}, by design."
+        + (f" Not shown (no enrolment count printed): {', '.join(unreported)}." if unreported else ""),
         source="data/studies.csv",
+    )
+
+
+def _arm_value(row, arm: str):
+    """An arm's reported value, or its responders as a percentage when only counts are printed."""
+    value = row[f"{arm}_value"]
+    if value is not None and value == value:  # not missing
+        return float(value), str(row[f"{arm}_stat"] or "value"), False
+    events, total = row[f"{arm}_events"], row[f"{arm}_total"]
+    if events is not None and events == events and total:
+        return round(100 * float(events) / float(total), 1), "percent (computed from counts)", True
+    return None, None, False
+
+
+def comparable_results(evidence: Evidence, *, condition: str):
+    """Between-arm outcome rows of a condition that print a value (or counts) for both arms."""
+    outcomes = evidence.outcomes_for(evidence.studies_for(condition=condition)["key"])
+    records = []
+    for row in outcomes[outcomes["comparison"] == "between_arms"].to_dict("records"):
+        int_value, int_kind, int_computed = _arm_value(row, "int")
+        ctrl_value, ctrl_kind, ctrl_computed = _arm_value(row, "ctrl")
+        if int_value is None or ctrl_value is None:
+            continue
+        records.append({
+            "study_key": row["study_key"], "measure": row["measure"], "timepoint": row["timepoint"] or "",
+            "scale": row["scale"] or "", "higher_is_better": row["higher_is_better"],
+            "intervention": int_value, "control": ctrl_value, "kind": int_kind,
+            "intervention_label": row["intervention_label"], "control_label": row["control_label"],
+            "p_value_text": row["p_value_text"] or "", "computed": int_computed or ctrl_computed,
+        })
+    return records
+
+
+def reported_results_figure(evidence: Evidence, *, condition: str):
+    """Intervention and control values side by side, one row per reported comparison, as printed.
+
+    Values are not pooled: the rows use different scales, so each row is read on its own (its scale is in the
+    hover text). Responder counts are shown as percentages computed from the printed counts.
+    """
+    records = comparable_results(evidence, condition=condition)
+    label = evidence.label("conditions", condition)
+    if not records:
+        from IPython.display import Markdown
+
+        return Markdown(f"*No comparative study of {label.lower()} in the data prints a value for both the "
+                        "stem-cell arm and the control arm, so there is nothing to plot side by side.*")
+    rows = [f"{r['study_key']}: {r['measure'][:48]}" + (f" ({r['timepoint'][:20]})" if r["timepoint"] else "")
+            for r in records]
+    hover = [
+        f"<b>{r['study_key']}</b><br>{r['measure']}<br>scale: {r['scale'] or r['kind']}<br>"
+        f"p as printed: {r['p_value_text'] or 'not printed'}"
+        + ("<br>higher is better" if r["higher_is_better"] is True else
+           "<br>lower is better" if r["higher_is_better"] is False else "")
+        for r in records
+    ]
+    fig = go.Figure()
+    for arm, name, color, symbol in (("intervention", "Stem-cell arm or side", COLORWAY[0], "circle"),
+                                     ("control", "Control arm or side", COLORWAY[1], "diamond")):
+        fig.add_trace(go.Scatter(
+            x=[r[arm] for r in records], y=rows, mode="markers", name=name,
+            marker={"color": color, "size": 11, "symbol": symbol},
+            customdata=[[text, r[f"{arm}_label"]] for text, r in zip(hover, records, strict=True)],
+            hovertemplate="%{customdata[0]}<br>" + name + ": %{x} (%{customdata[1]})<extra></extra>",
+        ))
+    styled(fig, title=f"{label}: reported values, stem-cell vs control",
+           x_title="Reported value (scale differs by row; hover for the scale)", y_title="",
+           height=max(320, 90 + 34 * len(records)))
+    fig.update_yaxes(autorange="reversed")
+    return show(
+        fig,
+        alt=f"Dot plot of {len(records)} reported comparisons in {label.lower()} studies, each row showing the "
+        "value in the stem-cell arm and in the control arm as printed by the study.",
+        caption="Each row is one comparison as printed by the study, not pooled: scales differ between rows. "
+        "Percentages marked 'computed from counts' are responders divided by participants.",
+        source="data/outcomes.csv",
     )

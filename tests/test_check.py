@@ -72,7 +72,8 @@ def test_year_above_maximum(book_copy):
 
 def test_wrong_type(book_copy):
     row = set_cell(book_copy, "studies", 1, "n_enrolled", "twelve")
-    assert only(book_copy) == f"data/studies.csv line 3 (key {row['key']}), column n_enrolled: twelve is not a valid integer"
+    assert only(book_copy) == (f"data/studies.csv line 3 (key {row['key']}), column n_enrolled: "
+                               "twelve is not a valid integer")
 
 
 def test_boolean_written_as_yes(book_copy):
@@ -226,7 +227,7 @@ def test_randomized_must_agree_with_design(book_copy):
 
 def test_evidence_level_must_follow_the_design(book_copy):
     fields, rows = read_rows(book_copy, "studies")
-    index = next(i for i, row in enumerate(rows) if row["design"] == "case_series" or row["design"] == "single_arm_trial")
+    index = next(i for i, row in enumerate(rows) if row["design"] in ("case_series", "single_arm_trial"))
     row = set_cell(book_copy, "studies", index, "evidence_level", "2")
     assert only(book_copy).startswith(f"data/studies.csv line {index + 2} (key {row['key']}), column evidence_level: "
                                       "2 differs from the level 4")
@@ -303,7 +304,8 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_cli_reports_every_problem_at_once_exits_1_and_writes_nothing(book_copy):
     set_cell(book_copy, "studies", 0, "n_enrolled", "-3")
     set_cell(book_copy, "outcomes", 0, "study_key", "nosuchstudy2020x")
-    (book_copy / "data" / "designs.csv").write_bytes(b"\xef\xbb\xbf" + (book_copy / "data" / "designs.csv").read_bytes())
+    designs = book_copy / "data" / "designs.csv"
+    designs.write_bytes(b"\xef\xbb\xbf" + designs.read_bytes())
     before = snapshot(book_copy)
     result = run_cli("check", cwd=book_copy)
     assert result.returncode == 1

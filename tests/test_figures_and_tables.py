@@ -1,0 +1,75 @@
+"""Figures and tables: one style, accessible text, and text from the data reaches the page escaped."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import plotly.graph_objects as go
+
+import skinregen
+from skinregen import views
+from skinregen.figures import COLORWAY, PLOTLY_MIMETYPE, figure_html, show, styled
+from skinregen.tables import interactive_table
+
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_table_escapes_text_and_links_dois():
+    import pandas as pd
+
+    table = interactive_table(pd.DataFrame({"Study": [EVIL], "DOI": ["10.1000/a<b"]}), caption=EVIL,
+                              doi_column="DOI")
+    markup = table.to_html()
+    assert "<script>" not in markup and "<img" not in markup
+    assert "&lt;script&gt;" in markup
+    assert 'href="https://doi.org/10.1000/a%3Cb"' in markup
+
+
+def test_figure_html_cannot_break_out_of_its_script_or_attributes():
+    fig = styled(go.Figure(go.Bar(x=[1], y=[EVIL], name=EVIL)), title=EVIL)
+    output = show(fig, alt=EVIL, caption=EVIL, source=EVIL)
+    markup = figure_html(output.spec, alt=output.alt, caption=output.caption, source=output.source)
+    assert markup.count("<script") == 1 and markup.count("</script>") == 1
+    assert "<img" not in markup
+    assert 'aria-label="&lt;script&gt;' in markup
+
+
+def test_figure_output_carries_plotly_json_caption_alt_and_a_text_summary():
+    fig = styled(go.Figure(go.Bar(x=[3, 4], y=["a", "b"], name="n")), title="T", x_title="People")
+    data, metadata = show(fig, alt="A bar chart", caption="C", source="S")._repr_mimebundle_()
+    assert data[PLOTLY_MIMETYPE]["data"][0]["x"] == [3, 4]  # plain numbers, not base64
+    assert metadata[PLOTLY_MIMETYPE] == {"alt": "A bar chart", "caption": "C", "source": "S"}
+    assert "x=[3, 4]" in data["text/plain"]
+
+
+def test_every_figure_uses_the_colour_blind_safe_palette():
+    fig = styled(go.Figure(), title="T")
+    assert list(fig.layout.template.layout.colorway) == COLORWAY
+
+
+def test_a_script_in_the_data_renders_as_text_in_a_chapter_table(book_copy):
+    path = book_copy / "data" / "studies.csv"
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    condition = rows[0]["condition"]
+    rows[0]["main_result"] = EVIL
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    evidence = skinregen.load(book_copy)
+    markup = views.study_table(evidence, condition=condition).to_html()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in markup
+    assert not re.search(r"<script|<img", markup)
+
+
+def test_study_table_and_figures_draw_from_the_data(book_root):
+    evidence = skinregen.load(book_root)
+    acne = evidence.studies_for(condition="acne_scars")
+    table = views.study_table(evidence, condition="acne_scars")
+    assert len(table.frame) == len(acne) > 0
+    figure = views.study_size_figure(evidence, condition="acne_scars")
+    plotted = sum(len(trace["y"]) for trace in figure.spec["data"])
+    assert plotted == int(acne["n_enrolled"].notna().sum())
