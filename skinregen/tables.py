@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pandas as pd
 
 DOI_RESOLVER = "https://doi.org/"
+WIDE = ' class="wide"'
 
 
 def doi_url(doi: str) -> str:
@@ -34,12 +35,13 @@ class InteractiveTable:
     caption: str
     doi_column: str | None = "doi"
     numeric_columns: list[str] = field(default_factory=list)
+    wide_columns: list[str] = field(default_factory=list)
 
     def to_html(self) -> str:
         columns = list(self.frame.columns)
         head = "".join(
-            f'<th scope="col" data-type="{"number" if col in self.numeric_columns else "text"}">'
-            f"{html.escape(str(col))}</th>"
+            f'<th scope="col" data-type="{"number" if col in self.numeric_columns else "text"}"'
+            f'{WIDE if col in self.wide_columns else ""}>{html.escape(str(col))}</th>'
             for col in columns
         )
         rows = []
@@ -49,6 +51,8 @@ class InteractiveTable:
                 text = _cell_text(value)
                 if col == self.doi_column and text:
                     cells.append(f'<td><a href="{html.escape(doi_url(text), quote=True)}">{html.escape(text)}</a></td>')
+                elif col in self.wide_columns:
+                    cells.append(f'<td class="wide">{html.escape(text)}</td>')
                 else:
                     cells.append(f"<td>{html.escape(text)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>\n")
@@ -70,10 +74,11 @@ class InteractiveTable:
 
 
 def interactive_table(frame: pd.DataFrame, *, caption: str, doi_column: str | None = "doi",
-                      numeric_columns: list[str] | None = None) -> InteractiveTable:
+                      numeric_columns: list[str] | None = None,
+                      wide_columns: list[str] | None = None) -> InteractiveTable:
     """Display ``frame`` as a table readers can filter and sort in the static site."""
     numeric = numeric_columns
     if numeric is None:
         numeric = [col for col in frame.columns if pd.api.types.is_numeric_dtype(frame[col])]
     return InteractiveTable(frame=frame.reset_index(drop=True), caption=caption, doi_column=doi_column,
-                            numeric_columns=list(numeric))
+                            numeric_columns=list(numeric), wide_columns=list(wide_columns or []))

@@ -44,6 +44,7 @@ def study_table(evidence: Evidence, *, condition: str | None = None,
         caption=f"Human studies: {scope} ({len(frame)} studies, {participants} participants enrolled)",
         doi_column="DOI",
         numeric_columns=["Year", "n", "Evidence level"],
+        wide_columns=["Main result", "Comparator"],
     )
 
 
