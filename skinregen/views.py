@@ -80,6 +80,10 @@ def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
     )
 
 
+def _short(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
 def _arm_value(row, arm: str):
     """An arm's reported value, or its responders as a percentage when only counts are printed."""
     value = row[f"{arm}_value"]
@@ -123,10 +127,10 @@ def reported_results_figure(evidence: Evidence, *, condition: str):
 
         return Markdown(f"*No comparative study of {label.lower()} in the data prints a value for both the "
                         "stem-cell arm and the control arm, so there is nothing to plot side by side.*")
-    rows = [f"{r['study_key']}: {r['measure'][:48]}" + (f" ({r['timepoint'][:20]})" if r["timepoint"] else "")
-            for r in records]
+    rows = [_short(f"{r['study_key']}: {r['measure']}", 44) + f" [{number}]" for number, r in enumerate(records, 1)]
     hover = [
-        f"<b>{r['study_key']}</b><br>{r['measure']}<br>scale: {r['scale'] or r['kind']}<br>"
+        f"<b>{r['study_key']}</b><br>{r['measure']}<br>time point: {r['timepoint'] or 'not printed'}<br>"
+        f"scale: {r['scale'] or r['kind']}<br>"
         f"p as printed: {r['p_value_text'] or 'not printed'}"
         + ("<br>higher is better" if r["higher_is_better"] is True else
            "<br>lower is better" if r["higher_is_better"] is False else "")
