@@ -53,7 +53,7 @@ test: book
 	@echo "==> Linting"
 	$(BIN)/ruff check skinregen tests bench
 	@echo "==> Unit tests, nbval over every chapter notebook, browser test of the built site"
-	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -p no:cacheprovider
 
 outputs: $(STAMP)
