@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import subprocess
@@ -10,21 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from csvedit import read_rows, write_rows
 
 from skinregen.validate import check_book, parse_p_value
-
-
-def read_rows(root: Path, table: str) -> tuple[list[str], list[dict]]:
-    with open(root / "data" / f"{table}.csv", newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames), list(reader)
-
-
-def write_rows(root: Path, table: str, fields: list[str], rows: list[dict]) -> None:
-    with open(root / "data" / f"{table}.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def set_cell(root: Path, table: str, index: int, column: str, value: str) -> dict:

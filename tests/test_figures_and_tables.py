@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import re
 
 import plotly.graph_objects as go
+from csvedit import read_rows, write_rows
 
 import skinregen
 from skinregen import views
@@ -49,16 +49,10 @@ def test_every_figure_uses_the_colour_blind_safe_palette():
 
 
 def test_a_script_in_the_data_renders_as_text_in_a_chapter_table(book_copy):
-    path = book_copy / "data" / "studies.csv"
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        fields, rows = reader.fieldnames, list(reader)
+    fields, rows = read_rows(book_copy, "studies")
     condition = rows[0]["condition"]
     rows[0]["main_result"] = EVIL
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(book_copy, "studies", fields, rows)
     evidence = skinregen.load(book_copy)
     markup = views.study_table(evidence, condition=condition).to_html()
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in markup

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from csvedit import read_rows, write_rows
 
 CHAPTER = Path("chapters/conditions/acne-scars.ipynb")
 
@@ -22,17 +22,11 @@ def run_nbval(book: Path, notebook: Path) -> subprocess.CompletedProcess:
 
 def change_first_study(book: Path, condition: str) -> tuple[str, str, str]:
     """Add 1000 to n_enrolled of the first study of ``condition`` in the copy; return key, old, new."""
-    path = book / "data" / "studies.csv"
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-        fields = list(rows[0])
-    row = next(row for row in rows if row["condition"] == condition)
+    fields, rows = read_rows(book, "studies")
+    row = next(row for row in rows if row["condition"] == condition and row["n_enrolled"])
     old = row["n_enrolled"]
     row["n_enrolled"] = str(int(old) + 1000)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(book, "studies", fields, rows)
     return row["key"], old, row["n_enrolled"]
 
 
