@@ -31,8 +31,9 @@ class Bibliography:
     issues: list[BibIssue] = field(default_factory=list)
 
 
-def _line_of(text: str, offset_line: int | None) -> int | None:
-    return None if offset_line is None else offset_line + 1
+def _line_of(start_line: int | None) -> int | None:
+    """bibtexparser counts lines from 0; editors and messages count from 1."""
+    return None if start_line is None else start_line + 1
 
 
 def read_bibliography(path: Path) -> Bibliography:
@@ -45,7 +46,7 @@ def read_bibliography(path: Path) -> Bibliography:
                                       f"the file has {opening} '{{' but {closing} '}}': unbalanced braces"))
     library = bibtexparser.parse_string(text)
     for block in library.failed_blocks:
-        line = _line_of(text, block.start_line)
+        line = _line_of(block.start_line)
         if isinstance(block, DuplicateBlockKeyBlock):
             first = result.lines.get(block.key)
             where = f" (first defined on line {first})" if first else ""
@@ -55,9 +56,8 @@ def read_bibliography(path: Path) -> Bibliography:
             result.issues.append(BibIssue(line, None, None, snippet,
                                           f"cannot be parsed as a BibTeX entry ({block.error})"))
     for entry in library.entries:
-        line = _line_of(text, entry.start_line)
-        fields = {name.lower(): str(value).strip() for name, value in entry.fields_dict.items()
-                  for value in [entry.fields_dict[name].value]}
+        line = _line_of(entry.start_line)
+        fields = {name.lower(): str(field.value).strip() for name, field in entry.fields_dict.items()}
         if entry.key in result.entries:
             result.issues.append(BibIssue(line, entry.key, None, entry.key,
                                           f"duplicate entry key (first defined on line {result.lines[entry.key]})"))

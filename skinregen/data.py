@@ -50,6 +50,7 @@ class Evidence:
 
     root: Path
     descriptor: dict = field(repr=False)
+    _vocabularies: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, root: str | Path | None = None) -> Evidence:
@@ -84,7 +85,9 @@ class Evidence:
 
     def vocabulary(self, name: str) -> pd.DataFrame:
         """A vocabulary table (conditions, designs, product_types, cell_sources, mechanisms, outcome_domains)."""
-        return self.table(name).set_index("id")
+        if name not in self._vocabularies:
+            self._vocabularies[name] = self.table(name).set_index("id")
+        return self._vocabularies[name]
 
     def label(self, vocabulary: str, term: str) -> str:
         return str(self.vocabulary(vocabulary).loc[term, "label"])

@@ -433,8 +433,10 @@ def _chapter_citations(root: Path, bib) -> list[Problem]:
         if path.suffix not in (".md", ".ipynb") or ".ipynb_checkpoints" in path.parts:
             continue
         rel = path.relative_to(root).as_posix()
+        # (line, column, text): a Markdown file is checked line by line, a notebook cell by cell.
         if path.suffix == ".md":
-            sources = [(number, line) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
+            sources = [(number, None, line)
+                       for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
         else:
             try:
                 notebook = json.loads(path.read_text(encoding="utf-8"))
@@ -445,13 +447,10 @@ def _chapter_citations(root: Path, bib) -> list[Problem]:
             for number, cell in enumerate(notebook.get("cells", []), 1):
                 if cell.get("cell_type") == "markdown":
                     text = cell.get("source", "")
-                    sources.append((None, "".join(text) if isinstance(text, list) else text, number))
-            sources = [(f"cell {n}", text) for _, text, n in sources]
-        for where, text in sources:
+                    sources.append((None, f"cell {number}", "".join(text) if isinstance(text, list) else text))
+        for line, column, text in sources:
             for key in cited_keys(text):
                 if key not in bib.entries:
-                    line = where if isinstance(where, int) else None
-                    column = None if isinstance(where, int) else where
                     problems.append(Problem(rel, "is cited but has no entry in references.bib", line, None,
                                             column, key))
     return problems
