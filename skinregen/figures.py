@@ -152,9 +152,6 @@ class FigureOutput:
         text = self.figure.layout.title.text
         return str(text) if text else "untitled figure"
 
-    def to_html(self) -> str:
-        return figure_html(self.spec, alt=self.alt, caption=self.caption, source=self.source)
-
     def _repr_mimebundle_(self, include=None, exclude=None):
         spec = self.spec
         data = {"text/plain": _text_summary(spec, self.title), PLOTLY_MIMETYPE: {**spec, "config": PLOTLY_CONFIG}}

@@ -153,7 +153,7 @@ def _read_table(root: Path, resource: dict, problems: list[Problem]) -> Table | 
 # ----------------------------------------------------------------------------------- table-schema checks
 
 
-def _describe_constraint(name: str, value: str, cell: object, field: dict) -> str:
+def _describe_constraint(name: str, value: str, field: dict) -> str:
     if name == "required":
         return "is empty, but the column is required"
     if name == "minimum":
@@ -233,7 +233,7 @@ def _translate(error, table: Table, fields: dict[str, dict], descriptor: dict) -
         name, value = (match.group("name"), match.group("value")) if match else ("?", error.note)
         if name == "required":
             cell = None
-        return Problem(table.relpath, _describe_constraint(name, value, cell, fields.get(column, {})),
+        return Problem(table.relpath, _describe_constraint(name, value, fields.get(column, {})),
                        line, key, column, cell)
     if kind == "type-error":
         field = fields.get(column, {})

@@ -26,7 +26,6 @@ def _with_labels(evidence: Evidence, studies):
     frame = studies.copy()
     frame["design_label"] = frame["design"].map(evidence.vocabulary("designs")["label"])
     frame["product_label"] = frame["product_type"].map(evidence.vocabulary("product_types")["label"])
-    frame["condition_label"] = frame["condition"].map(evidence.vocabulary("conditions")["label"])
     follow = frame["follow_up"].astype("string").str.replace(r"\.0$", "", regex=True)
     frame["follow_up_text"] = (follow + " " + frame["follow_up_unit"]).fillna("")
     return frame

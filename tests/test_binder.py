@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from skinregen.cli import runtime_requirements
+from skinregen.cli import distribution_key, runtime_requirements
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ def pins(path: Path) -> dict[str, str]:
         line = line.split("#")[0].strip()
         if "==" in line:
             name, version = line.split("==", 1)
-            result[name.strip().lower().replace("_", "-").replace(".", "-")] = version.strip()
+            result[distribution_key(name.strip())] = version.strip()
     return result
 
 

@@ -22,6 +22,12 @@ def set_cell(root: Path, table: str, index: int, column: str, value: str) -> dic
     return rows[index]
 
 
+def where(table: str, index: int, row: dict) -> str:
+    """How a message names data row ``index`` (0-based) of ``table``: file, line and the row's key."""
+    key = row["key"] if table == "studies" else f"{row['study_key']}/{row['outcome_no']}"
+    return f"data/{table}.csv line {index + 2} (key {key})"
+
+
 def messages(root: Path) -> list[str]:
     return [str(problem) for problem in check_book(root)]
 
@@ -191,7 +197,7 @@ def test_p_value_must_match_the_printed_text(book_copy):
     index = next(i for i, row in enumerate(rows) if row["p_value"])
     row = set_cell(book_copy, "outcomes", index, "p_value", "0.5")
     assert only(book_copy).startswith(
-        f"data/outcomes.csv line {index + 2} (key {row['study_key']}/{row['outcome_no']}), column p_value: 0.5 "
+        f"{where('outcomes', index, row)}, column p_value: 0.5 "
         f"does not match p_value_text {row['p_value_text']!r}")
 
 
@@ -200,7 +206,7 @@ def test_more_events_than_participants(book_copy):
     index = next(i for i, row in enumerate(rows) if row["int_events"] and row["int_total"])
     total = int(rows[index]["int_total"])
     row = set_cell(book_copy, "outcomes", index, "int_events", str(total + 1))
-    assert only(book_copy) == (f"data/outcomes.csv line {index + 2} (key {row['study_key']}/{row['outcome_no']}), "
+    assert only(book_copy) == (f"{where('outcomes', index, row)}, "
                                f"column int_events: {total + 1} is larger than int_total ({total})")
 
 
@@ -208,7 +214,7 @@ def test_randomized_must_agree_with_design(book_copy):
     fields, rows = read_rows(book_copy, "studies")
     index = next(i for i, row in enumerate(rows) if row["design"] == "rct")
     row = set_cell(book_copy, "studies", index, "randomized", "false")
-    assert only(book_copy) == (f"data/studies.csv line {index + 2} (key {row['key']}), column randomized: false "
+    assert only(book_copy) == (f"{where('studies', index, row)}, column randomized: false "
                                "contradicts design rct (randomized = true)")
 
 
@@ -216,7 +222,7 @@ def test_evidence_level_must_follow_the_design(book_copy):
     fields, rows = read_rows(book_copy, "studies")
     index = next(i for i, row in enumerate(rows) if row["design"] in ("case_series", "single_arm_trial"))
     row = set_cell(book_copy, "studies", index, "evidence_level", "2")
-    assert only(book_copy).startswith(f"data/studies.csv line {index + 2} (key {row['key']}), column evidence_level: "
+    assert only(book_copy).startswith(f"{where('studies', index, row)}, column evidence_level: "
                                       "2 differs from the level 4")
 
 
@@ -224,7 +230,7 @@ def test_within_arm_change_compares_with_baseline(book_copy):
     fields, rows = read_rows(book_copy, "outcomes")
     index = next(i for i, row in enumerate(rows) if row["comparison"] == "within_arm_change")
     row = set_cell(book_copy, "outcomes", index, "control_label", "placebo")
-    assert only(book_copy) == (f"data/outcomes.csv line {index + 2} (key {row['study_key']}/{row['outcome_no']}), "
+    assert only(book_copy) == (f"{where('outcomes', index, row)}, "
                                "column control_label: placebo must be 'baseline' when comparison is within_arm_change")
 
 
@@ -241,7 +247,7 @@ def test_doi_must_equal_the_bibtex_doi(book_copy):
     fields, rows = read_rows(book_copy, "studies")
     index = next(i for i, row in enumerate(rows) if row["doi"])
     row = set_cell(book_copy, "studies", index, "doi", rows[index]["doi"] + "9")
-    assert only(book_copy) == (f"data/studies.csv line {index + 2} (key {row['key']}), column doi: {row['doi']} "
+    assert only(book_copy) == (f"{where('studies', index, row)}, column doi: {row['doi']} "
                                f"differs from the doi of @{row['key']} in references.bib ({rows[index]['doi']})")
 
 
