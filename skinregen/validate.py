@@ -424,6 +424,61 @@ def _outcome_rules(tables: dict[str, Table]) -> list[Problem]:
     return problems
 
 
+def _typed_outcome(row: dict) -> dict:
+    """An outcomes.csv row with numbers and booleans typed, as the effect-size functions expect."""
+    typed: dict = dict(row)
+    for name, text in row.items():
+        if name.startswith(("int_", "ctrl_")) and not name.endswith(("_stat", "_type", "_label")):
+            typed[name] = _as_float(text)
+    typed["higher_is_better"] = {"true": True, "false": False}.get(row.get("higher_is_better", ""))
+    return typed
+
+
+def _analysis_rules(tables: dict[str, Table]) -> list[Problem]:
+    """Each analysis pools at least two studies of its own condition, one row each, with computable effects."""
+    from .meta import EffectSizeError, effect_size
+
+    problems: list[Problem] = []
+    analyses, rows, outcomes, studies = (tables.get(name) for name in
+                                         ("analyses", "analysis_rows", "outcomes", "studies"))
+    if analyses is None or rows is None or outcomes is None or studies is None:
+        return problems
+    measure_of = {r.get("id"): r.get("effect_measure") for _, r in analyses.records()}
+    condition_of = {r.get("id"): r.get("condition") for _, r in analyses.records()}
+    study_condition = {r.get("key"): r.get("condition") for _, r in studies.records()}
+    outcome_rows = {(r.get("study_key"), r.get("outcome_no")): r for _, r in outcomes.records()}
+    members: dict[str, list[int]] = {}
+    directions: dict[str, set] = {}
+    for index, row in rows.records():
+        analysis, study = row.get("analysis_id"), row.get("study_key")
+        members.setdefault(analysis, []).append(index)
+        if analysis in condition_of and study in study_condition and study_condition[study] != condition_of[analysis]:
+            problems.append(_row_problem(rows, index, "study_key", study,
+                                         f"is a study of {study_condition[study]}, but analysis {analysis} "
+                                         f"belongs to {condition_of[analysis]}"))
+        outcome = outcome_rows.get((study, row.get("outcome_no")))
+        if outcome is None or analysis not in measure_of:
+            continue  # the foreign-key check reports it
+        directions.setdefault(analysis, set()).add(outcome.get("higher_is_better") or "")
+        try:
+            effect_size(_typed_outcome(outcome), measure_of[analysis])
+        except EffectSizeError as error:
+            problems.append(_row_problem(rows, index, "outcome_no", row.get("outcome_no"),
+                                         f"cannot enter analysis {analysis}: {str(error).split(': ', 1)[-1]}"))
+    for index, row in analyses.records():
+        analysis = row.get("id")
+        count = len(members.get(analysis, []))
+        if count < 2:
+            problems.append(_row_problem(analyses, index, "id", analysis,
+                                         f"pools {count} row(s) in data/analysis_rows.csv; an analysis needs at "
+                                         "least two studies"))
+        if row.get("effect_measure") == "risk_ratio" and len(directions.get(analysis, set())) > 1:
+            problems.append(_row_problem(analyses, index, "id", analysis,
+                                         "pools risk ratios of outcomes whose higher_is_better differs (events "
+                                         "that are good and events that are bad cannot be combined)"))
+    return problems
+
+
 def _chapter_citations(root: Path, bib) -> list[Problem]:
     problems: list[Problem] = []
     chapters = root / "chapters"
@@ -485,5 +540,6 @@ def check_book(root: Path) -> list[Problem]:
         problems.extend(_schema_problems(descriptor, tables))
         problems.extend(_study_rules(tables, bib))
         problems.extend(_outcome_rules(tables))
+        problems.extend(_analysis_rules(tables))
     problems.extend(_chapter_citations(root, bib))
     return problems

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 
 from .data import Evidence
 from .figures import COLORWAY, FigureOutput, show, styled
+from .forest import PooledAnalysis, forest_plot, pooled_analyses  # noqa: F401  (chapters call views.*)
 from .tables import InteractiveTable, interactive_table
 
 STUDY_TABLE_COLUMNS = {
