@@ -479,6 +479,19 @@ def _analysis_rules(tables: dict[str, Table]) -> list[Problem]:
     return problems
 
 
+def _screening_rules(tables: dict[str, Table]) -> list[Problem]:
+    problems: list[Problem] = []
+    screening = tables.get("screening")
+    if screening is None:
+        return problems
+    for index, row in screening.records():
+        awaiting = row.get("reason_category") == "awaiting_classification"
+        if row.get("decision") and awaiting != (row.get("decision") == "awaiting_classification"):
+            problems.append(_row_problem(screening, index, "decision", row.get("decision"),
+                                         "must be 'awaiting_classification' exactly when reason_category is"))
+    return problems
+
+
 def _chapter_citations(root: Path, bib) -> list[Problem]:
     problems: list[Problem] = []
     chapters = root / "chapters"
@@ -541,5 +554,6 @@ def check_book(root: Path) -> list[Problem]:
         problems.extend(_study_rules(tables, bib))
         problems.extend(_outcome_rules(tables))
         problems.extend(_analysis_rules(tables))
+        problems.extend(_screening_rules(tables))
     problems.extend(_chapter_citations(root, bib))
     return problems
