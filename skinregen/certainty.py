@@ -163,7 +163,10 @@ def summary_of_findings(evidence: Evidence, condition: str, pooled=None) -> Summ
 
     controlled_n = int(controlled["n_enrolled"].sum())
     crossing = [a for a in pooled if (a.pooled.ci_low <= 0 <= a.pooled.ci_high)]
-    if controlled_n < OPTIMAL_INFORMATION_SIZE:
+    if controlled_n == 0:
+        summary.downgrades.append(Downgrade(
+            "imprecision", "no controlled study: there is no comparative estimate at all, only uncontrolled results"))
+    elif controlled_n < OPTIMAL_INFORMATION_SIZE:
         summary.downgrades.append(Downgrade(
             "imprecision", f"the controlled studies enrolled {controlled_n} people in total, fewer than the "
             f"{OPTIMAL_INFORMATION_SIZE} GRADE suggests as an optimal information size"))

@@ -15,8 +15,13 @@ from .figures import PLOTLY_MIMETYPE, figure_html
 
 
 class PlotlyMimeRenderer:
+    # plotly's mimetype first; the ipywidgets view never (the site has no kernel and no saved widget state, so
+    # an output's HTML fallback is shown instead; see skinregen.explorer).
     mime_priority_overrides = [
         (builder, PLOTLY_MIMETYPE, 1) for builder in ("html", "dirhtml", "singlehtml", "readthedocs")
+    ] + [
+        (builder, "application/vnd.jupyter.widget-view+json", None)
+        for builder in ("html", "dirhtml", "singlehtml", "readthedocs")
     ]
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from .data import Evidence
@@ -157,3 +158,148 @@ def reported_results_figure(evidence: Evidence, *, condition: str):
         "Percentages marked 'computed from counts' are responders divided by participants.",
         source="data/outcomes.csv",
     )
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+
+def reported_results(evidence: Evidence, *, condition: str):
+    """Forest plots of the condition's pooled analyses, or, when none exists, the side-by-side dot plot."""
+    analyses = pooled_analyses(evidence, condition=condition)
+    if analyses:
+        return Outputs([forest_plot(analysis) for analysis in analyses])
+    return reported_results_figure(evidence, condition=condition)
+
+
+class Outputs(list):
+    """Several outputs shown one after another from one cell."""
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        for item in self:
+            display(item)
+
+
+def pooling_note(evidence: Evidence, *, condition: str):
+    """A sentence saying what was pooled and why, or why nothing was."""
+    from IPython.display import Markdown
+
+    analyses = pooled_analyses(evidence, condition=condition)
+    if analyses:
+        return Markdown("\n\n".join(f"**{a.title}.** {a.pooled.summary()} {a.rationale}" for a in analyses))
+    records = comparable_results(evidence, condition=condition)
+    return Markdown(
+        "**Not pooled.** "
+        + (f"{len(records)} comparisons print a value for both arms, but " if records else "")
+        + "no two studies of this condition report the same kind of outcome with the dispersion or counts a "
+        "pooled estimate needs (and a comparable time point and comparator), so each study is shown on its own.")
+
+
+def summary_of_findings(evidence: Evidence, *, condition: str) -> InteractiveTable:
+    from .certainty import summary_of_findings as summarise
+
+    summary = summarise(evidence, condition, pooled_analyses(evidence, condition=condition))
+    label = evidence.label("conditions", condition)
+    caption = f"Summary of findings: {label} (certainty: {summary.certainty})"
+    return interactive_table(summary.as_table(), caption=caption, doi_column=None, numeric_columns=[],
+                             wide_columns=["Assessment"])
+
+
+# ---------------------------------------------------------------------------------------------- mechanisms
+
+DIRECTIONS = ["favours the stem-cell arm (p < 0.05)", "improved from baseline (p < 0.05)",
+              "no significant difference", "favours the control (p < 0.05)", "worse than baseline (p < 0.05)",
+              "no p value printed"]
+
+
+def result_direction(row: dict) -> str:
+    """How a printed result reads: which way it points and whether its printed p value is below 0.05."""
+    from .certainty import classify_comparison
+
+    if row.get("comparison") == "between_arms":
+        kind = classify_comparison(row)
+        return {"favours_cells": DIRECTIONS[0], "favours_control": DIRECTIONS[3],
+                "no_difference": DIRECTIONS[2]}.get(kind, DIRECTIONS[5])
+    p_value = row.get("p_value")
+    if p_value is None or p_value != p_value:
+        return DIRECTIONS[5]
+    if float(p_value) >= 0.05 and row.get("p_value_relation") not in ("<", "<="):
+        return DIRECTIONS[2]
+    higher, after, before = row.get("higher_is_better"), row.get("int_value"), row.get("ctrl_value")
+    if higher is None or higher != higher or after is None or before is None or after != after or before != before:
+        return DIRECTIONS[1] if higher is not None else DIRECTIONS[5]
+    return DIRECTIONS[1] if (after > before) == bool(higher) else DIRECTIONS[4]
+
+
+def mechanism_results(evidence: Evidence, mechanism: str):
+    studies = evidence.studies_for(mechanism=mechanism)
+    outcomes = evidence.outcomes_for(studies["key"]).copy()
+    outcomes["direction"] = [result_direction(row) for row in outcomes.to_dict("records")]
+    outcomes["domain_label"] = outcomes["domain"].map(evidence.vocabulary("outcome_domains")["label"])
+    return studies, outcomes
+
+
+def mechanism_figure(evidence: Evidence, *, mechanism: str):
+    """For the studies that measured a mechanism: their printed results by outcome domain and direction."""
+    studies, outcomes = mechanism_results(evidence, mechanism)
+    label = evidence.label("mechanisms", mechanism)
+    if outcomes.empty:
+        from IPython.display import Markdown
+
+        return Markdown(f"*No study tagged with {label.lower()} prints an outcome value in the data yet.*")
+    domains = sorted(outcomes["domain_label"].unique())
+    fig = go.Figure()
+    colors = [COLORWAY[2], COLORWAY[4], "#999999", COLORWAY[3], COLORWAY[5], "#DDDDDD"]
+    for direction, color in zip(DIRECTIONS, colors, strict=True):
+        chosen = outcomes[outcomes["direction"] == direction]
+        if chosen.empty:
+            continue
+        counts = chosen.groupby("domain_label").size().reindex(domains, fill_value=0)
+        lists = chosen.groupby("domain_label").apply(
+            lambda g: "<br>".join(_short(f"{k}: {m}", 70) for k, m in zip(g["study_key"], g["measure"], strict=True)),
+            include_groups=False).reindex(domains, fill_value="")
+        fig.add_trace(go.Bar(y=domains, x=counts.astype(int).tolist(), orientation="h", name=direction,
+                             marker_color=color, customdata=lists.tolist(),
+                             hovertemplate="%{y}: %{x} results<br>%{customdata}<extra>" + direction + "</extra>"))
+    styled(fig, title=f"{label}: what the studies measured and how it came out",
+           x_title="Printed results (count of outcome rows)", y_title="", height=max(340, 150 + 40 * len(domains)))
+    fig.update_layout(barmode="stack", legend={"y": -0.25, "yanchor": "top"}, margin={"b": 150})
+    return show(
+        fig,
+        alt=f"Stacked horizontal bar chart of {len(outcomes)} printed results from {len(studies)} studies tagged "
+        f"{label.lower()}, by outcome domain, coloured by direction and significance.",
+        caption="Each printed result (one row of data/outcomes.csv) counted by outcome domain and by how it reads: "
+        "its direction and whether the p value printed is below 0.05. Counting results is not a meta-analysis: it "
+        "ignores size and precision and counts a study once per result.",
+        source="data/outcomes.csv, data/study_mechanisms.csv",
+    )
+
+
+def mechanism_results_table(evidence: Evidence, *, mechanism: str) -> InteractiveTable:
+    _, outcomes = mechanism_results(evidence, mechanism)
+
+    def value(row, arm):
+        v = row[f"{arm}_value"]
+        if v is not None and v == v:
+            disp = row[f"{arm}_disp"]
+            return f"{v:g}" + (f" ± {disp:g} ({row[f'{arm}_disp_type']})" if disp is not None and disp == disp else "")
+        events, total = row[f"{arm}_events"], row[f"{arm}_total"]
+        if events is not None and events == events and total is not None and total == total:
+            return f"{int(events)}/{int(total)}"
+        return ""
+
+    records = outcomes.to_dict("records")
+    frame = pd.DataFrame({
+        "Study": [r["study_key"] for r in records],
+        "Measure": [r["measure"] for r in records],
+        "Domain": [r["domain_label"] for r in records],
+        "Time point": [r["timepoint"] for r in records],
+        "Stem-cell arm": [value(r, "int") for r in records],
+        "Control or baseline": [value(r, "ctrl") for r in records],
+        "p as printed": [r["p_value_text"] for r in records],
+        "Reads as": [r["direction"] for r in records],
+    })
+    return interactive_table(frame, caption=f"Printed results of studies tagged "
+                             f"{evidence.label('mechanisms', mechanism).lower()} ({len(frame)} rows)",
+                             doi_column=None, numeric_columns=[], wide_columns=["Measure"])

@@ -1,0 +1,76 @@
+"""Chapter notebooks built from one template per kind, so every chapter has the same sections and calls.
+
+Used by ``python -m skinregen new-chapter`` and by the maintainers when a chapter's prose changes. The
+notebook is written without outputs; ``make outputs`` (or ``python -m skinregen execute``) stores them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def markdown(text: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": text.strip("\n")}
+
+
+def code(text: str) -> dict:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text.strip("\n")}
+
+
+def notebook(cells: list[dict]) -> dict:
+    return {"cells": cells, "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+SETUP = """import skinregen
+from skinregen import views
+
+evidence = skinregen.load()"""
+
+
+def condition_cells(condition: str, title: str, background: str, unknowns: str) -> list[dict]:
+    arg = f'condition="{condition}"'
+    return [
+        markdown(f"# {title}\n\n```{{admonition}} Not medical advice\n:class: warning\nThis chapter summarises "
+                 "published studies. It is not a recommendation for any treatment; talk to a qualified clinician.\n```"),
+        code(SETUP),
+        markdown(f"## Background and standard of care\n\n{background}"),
+        markdown("## Studies\n\nType in the box to filter the rows; click a column header to sort. The DOI links "
+                 "open each study."),
+        code(f"views.study_table(evidence, {arg})"),
+        markdown("## Reported results\n\nA forest plot appears where two or more studies report the same kind of "
+                 "outcome with the numbers a pooled estimate needs (see the [methods](../methods.md)); otherwise "
+                 "each study's printed values are shown side by side, not pooled."),
+        code(f"views.pooling_note(evidence, {arg})"),
+        code(f"views.reported_results(evidence, {arg})"),
+        markdown("## Study sizes and designs"),
+        code(f"views.study_size_figure(evidence, {arg})"),
+        markdown("## Summary of findings\n\nNumbers of studies and participants, the direction of the printed "
+                 "comparisons, and a GRADE-style certainty rating with the reason for every downgrade. The rules are "
+                 "the same in every chapter (see the [methods](../methods.md))."),
+        code(f"views.summary_of_findings(evidence, {arg})"),
+        markdown(f"## What is still unknown\n\n{unknowns}"),
+    ]
+
+
+def mechanism_cells(mechanism: str, title: str, biology: str, reading: str) -> list[dict]:
+    arg = f'mechanism="{mechanism}"'
+    return [
+        markdown(f"# {title}\n\n{biology}"),
+        code(SETUP),
+        markdown(f"## What the human studies measured\n\n{reading}"),
+        code(f"views.mechanism_figure(evidence, {arg})"),
+        markdown("## The printed results\n\nEvery outcome row of the studies tagged with this mechanism, as printed. "
+                 "Filter by a study key or a measure."),
+        code(f"views.mechanism_results_table(evidence, {arg})"),
+        markdown("## The studies"),
+        code(f"views.study_table(evidence, {arg})"),
+    ]
+
+
+def write_notebook(path: Path, cells: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook(cells), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

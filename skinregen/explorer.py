@@ -1,0 +1,137 @@
+"""An ipywidgets explorer of the studies: filters update a figure and a table together.
+
+In Jupyter (and Binder) the widget is live. The static site has no kernel, so the same output also carries an
+HTML rendering of the explorer's default view (all studies), and the book's myst-nb plugin gives the widget
+mimetype no priority in HTML builds: readers of the site see the default figure and table, never an empty
+widget.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .data import Evidence
+from .figures import COLORWAY, figure_html, figure_spec, styled
+from .overview import DESIGN_RANK
+from .tables import interactive_table
+
+ALL = "(all)"
+
+
+def filter_studies(studies: pd.DataFrame, *, condition=ALL, product_type=ALL, cell_source=ALL, design=ALL,
+                   years=(None, None), min_n=0) -> pd.DataFrame:
+    chosen = studies
+    for column, value in (("condition", condition), ("product_type", product_type), ("cell_source", cell_source),
+                          ("design", design)):
+        if value != ALL:
+            chosen = chosen[chosen[column] == value]
+    low, high = years
+    if low is not None:
+        chosen = chosen[chosen["year"] >= low]
+    if high is not None:
+        chosen = chosen[chosen["year"] <= high]
+    if min_n:
+        chosen = chosen[chosen["n_enrolled"].fillna(0) >= min_n]
+    return chosen
+
+
+def explorer_figure(evidence: Evidence, studies: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for rank, design in enumerate(DESIGN_RANK):
+        part = studies[(studies["design"] == design) & studies["n_enrolled"].notna()]
+        fig.add_trace(go.Scatter(
+            x=part["year"].astype(int).tolist(), y=part["n_enrolled"].astype(int).tolist(), mode="markers",
+            name=evidence.label("designs", design), marker={"color": COLORWAY[rank], "size": 10},
+            text=part["key"].tolist(), hovertemplate="%{text} (%{x})<br>n = %{y}<extra>%{fullData.name}</extra>"))
+    styled(fig, title=f"{len(studies)} studies: size by year and design", x_title="Year of publication",
+           y_title="Participants enrolled (people, log scale)", height=420)
+    fig.update_yaxes(type="log")
+    return fig
+
+
+def explorer_table(evidence: Evidence, studies: pd.DataFrame):
+    from .views import STUDY_TABLE_COLUMNS, _with_labels
+
+    frame = _with_labels(evidence, studies)
+    frame["condition_label"] = frame["condition"].map(evidence.vocabulary("conditions")["label"])
+    columns = {"key": "Study", "year": "Year", "condition_label": "Condition", "design_label": "Design",
+               "n_enrolled": "n", "product_label": "Product", "doi": "DOI"}
+    assert set(columns) - {"condition_label"} <= set(STUDY_TABLE_COLUMNS)
+    shown = frame[list(columns)].rename(columns=columns).sort_values(["Year", "Study"], ascending=[False, True])
+    return interactive_table(shown, caption=f"Studies matching the filters ({len(shown)})", doi_column="DOI",
+                             numeric_columns=["Year", "n"])
+
+
+class Explorer:
+    """Filters for condition, product type, cell source, design, year range and minimum n."""
+
+    def __init__(self, evidence: Evidence):
+        self.evidence = evidence
+        self.studies = evidence.studies
+        self._widget = None
+
+    def _options(self, column: str, vocabulary: str):
+        present = sorted(self.studies[column].dropna().unique())
+        return [(ALL, ALL)] + [(self.evidence.label(vocabulary, term), term) for term in present]
+
+    def build(self):
+        import ipywidgets as w
+        from IPython.display import display
+
+        years = (int(self.studies["year"].min()), int(self.studies["year"].max()))
+        controls = {
+            "condition": w.Dropdown(options=self._options("condition", "conditions"), description="Condition"),
+            "product_type": w.Dropdown(options=self._options("product_type", "product_types"), description="Product"),
+            "cell_source": w.Dropdown(options=self._options("cell_source", "cell_sources"), description="Cells from"),
+            "design": w.Dropdown(options=self._options("design", "designs"), description="Design"),
+            "years": w.IntRangeSlider(value=years, min=years[0], max=years[1], description="Years"),
+            "min_n": w.IntSlider(value=0, min=0, max=200, step=5, description="Minimum n"),
+        }
+        figure_widget = go.FigureWidget(explorer_figure(self.evidence, self.studies))
+        table_output = w.Output()
+
+        def update(_change=None):
+            chosen = filter_studies(self.studies, **{name: c.value for name, c in controls.items()})
+            fresh = explorer_figure(self.evidence, chosen)
+            with figure_widget.batch_update():
+                for trace, new in zip(figure_widget.data, fresh.data, strict=True):
+                    trace.x, trace.y, trace.text = new.x, new.y, new.text
+                figure_widget.layout.title.text = fresh.layout.title.text
+            table_output.clear_output()
+            with table_output:
+                display(explorer_table(self.evidence, chosen))
+
+        for control in controls.values():
+            control.observe(update, names="value")
+        update()
+        return w.VBox([w.HBox(list(controls.values())[:3]), w.HBox(list(controls.values())[3:]), figure_widget,
+                       table_output])
+
+    def static_html(self) -> str:
+        figure = explorer_figure(self.evidence, self.studies)
+        note = ("<p class=\"skinregen-explorer-note\"><em>This is the explorer's default view (all studies). Open "
+                "this page in Binder or Jupyter to filter by condition, product, cell source, design, years and "
+                "minimum size.</em></p>")
+        return (note + figure_html(figure_spec(figure), alt="Scatter plot of study size against year, by design.",
+                                   caption="Study size by year and design (all studies).", source="data/studies.csv")
+                + explorer_table(self.evidence, self.studies).to_html())
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": f"Explorer of {len(self.studies)} studies (default view: all studies)",
+                  "text/html": self.static_html()}
+        try:
+            self._widget = self._widget or self.build()
+            widget_bundle = self._widget._repr_mimebundle_()
+        except Exception:  # no widget front end (e.g. plain IPython): the static view is shown
+            widget_bundle = {}
+        if isinstance(widget_bundle, tuple):
+            widget_bundle = widget_bundle[0]
+        for mime, content in (widget_bundle or {}).items():
+            if mime != "text/plain":
+                bundle[mime] = content
+        return bundle
+
+
+def explorer(evidence: Evidence) -> Explorer:
+    return Explorer(evidence)

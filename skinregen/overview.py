@@ -1,0 +1,240 @@
+"""Whole-database views: the evidence map, the timeline, the PRISMA-style flow and the safety overview."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .data import Evidence
+from .figures import COLORWAY, FigureOutput, show, styled
+from .tables import InteractiveTable, interactive_table
+
+# Strongest design first; the evidence map colours each cell by the strongest design in it.
+DESIGN_RANK = ["rct", "randomized_split_body", "nonrandomized_controlled", "single_arm_trial", "case_series"]
+
+
+def _labelled_studies(evidence: Evidence) -> pd.DataFrame:
+    studies = evidence.studies.copy()
+    for column, vocabulary in (("condition", "conditions"), ("design", "designs"), ("product_type", "product_types")):
+        studies[f"{column}_label"] = studies[column].map(evidence.vocabulary(vocabulary)["label"])
+    return studies
+
+
+def _cells(studies: pd.DataFrame, column: str, label_column: str) -> pd.DataFrame:
+    """One row per (condition, column value): participants, studies, strongest design and the study list."""
+    records = []
+    for (condition, value), group in studies.groupby(["condition_label", label_column], sort=True):
+        ranks = group["design"].map(DESIGN_RANK.index)
+        best = group.loc[ranks.idxmin()]
+        records.append({
+            "condition": condition, "x": value, "studies": len(group),
+            "participants": int(group["n_enrolled"].sum()), "best_design": best["design_label"],
+            "best_rank": int(ranks.min()),
+            "list": "<br>".join(f"{k} ({int(y)}, n = {'?' if pd.isna(n) else int(n)})" for k, y, n in
+                                zip(group["key"], group["year"], group["n_enrolled"], strict=True)),
+        })
+    return pd.DataFrame(records)
+
+
+def evidence_map(evidence: Evidence) -> FigureOutput:
+    """Condition × product type (switchable to × mechanism): bubble = participants, colour = strongest design."""
+    studies = _labelled_studies(evidence)
+    mechanisms = evidence.study_mechanisms.merge(studies, left_on="study_key", right_on="key")
+    mechanisms["mechanism_label"] = mechanisms["mechanism"].map(evidence.vocabulary("mechanisms")["label"])
+    views = {
+        "Product type": _cells(studies, "product_type", "product_type_label"),
+        "Mechanism measured": _cells(mechanisms, "mechanism", "mechanism_label"),
+    }
+    design_labels = [evidence.label("designs", d) for d in DESIGN_RANK]
+    biggest = max(int(cells["participants"].max() or 1) for cells in views.values())
+    fig = go.Figure()
+    visibility = {}
+    for view_index, (view, cells) in enumerate(views.items()):
+        for rank, design in enumerate(design_labels):
+            part = cells[cells["best_rank"] == rank]
+            if part.empty:
+                continue
+            visibility.setdefault(view, []).append(len(fig.data))
+            fig.add_trace(go.Scatter(
+                x=part["x"].tolist(), y=part["condition"].tolist(), mode="markers", name=design,
+                legendgroup=design, showlegend=True, visible=view_index == 0,
+                marker={"color": COLORWAY[rank], "sizemode": "area", "sizeref": 2.0 * biggest / 40**2,
+                        "size": [max(p, 1) for p in part["participants"]], "sizemin": 5,
+                        "line": {"color": "#333333", "width": 0.5}},
+                customdata=part[["studies", "participants", "list"]].values.tolist(),
+                hovertemplate="<b>%{y}</b> × %{x}<br>%{customdata[0]} studies, %{customdata[1]} participants<br>"
+                              "%{customdata[2]}<extra>strongest design: " + design + "</extra>",
+            ))
+    buttons = []
+    for view, indices in visibility.items():
+        mask = [i in indices for i in range(len(fig.data))]
+        buttons.append({"label": f"× {view.lower()}", "method": "update",
+                        "args": [{"visible": mask}, {"xaxis.title.text": view}]})
+    styled(fig, title="Evidence map: where the human studies are", x_title="Product type", y_title="",
+           height=560)
+    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 1, "xanchor": "right",
+                                    "y": 1.12, "yanchor": "bottom", "showactive": True}],
+                      legend={"title": {"text": "Strongest design"}, "y": -0.35, "yanchor": "top"},
+                      margin={"b": 160})
+    fig.update_xaxes(tickangle=-35)
+    return show(
+        fig,
+        alt=f"Bubble matrix of {len(studies)} studies: conditions down the side, product types (or, with the "
+        "menu, mechanisms measured) across; bubble area is participants enrolled and colour the strongest design.",
+        caption="Each bubble is one condition and product type (or mechanism). Its area is the number of people "
+        "enrolled, its colour the strongest study design among its studies; hover for the list of studies. "
+        "A study tagged with several mechanisms appears in several mechanism columns.",
+        source="data/studies.csv, data/study_mechanisms.csv",
+    )
+
+
+def timeline(evidence: Evidence) -> FigureOutput:
+    """Studies per publication year, stacked by design."""
+    studies = _labelled_studies(evidence)
+    years = list(range(int(studies["year"].min()), int(studies["year"].max()) + 1))
+    fig = go.Figure()
+    for rank, design in enumerate(DESIGN_RANK):
+        chosen = studies[studies["design"] == design]
+        if chosen.empty:
+            continue
+        counts = chosen.groupby("year").size().reindex(years, fill_value=0)
+        names = chosen.groupby("year")["key"].apply(lambda keys: "<br>".join(sorted(keys))).reindex(years,
+                                                                                                     fill_value="")
+        fig.add_trace(go.Bar(x=years, y=counts.astype(int).tolist(), name=evidence.label("designs", design),
+                             marker_color=COLORWAY[rank], customdata=names.tolist(),
+                             hovertemplate="%{x}: %{y} studies<br>%{customdata}<extra>%{fullData.name}</extra>"))
+    styled(fig, title="Human studies by year of publication and design", x_title="Year of publication",
+           y_title="Studies (count)", height=420)
+    fig.update_layout(barmode="stack")
+    return show(
+        fig,
+        alt=f"Stacked bar chart of {len(studies)} studies by publication year from {years[0]} to {years[-1]}, "
+        "coloured by design.",
+        caption="Number of studies in the data published each year, by design. Hover for the studies.",
+        source="data/studies.csv",
+    )
+
+
+def flow_counts(evidence: Evidence) -> dict[str, int]:
+    """PRISMA-style counts, computed from the screening log, the reports and the studies."""
+    screening = evidence.table("screening")
+    reports = evidence.reports
+    excluded = screening[screening["decision"] == "excluded"]
+    return {
+        "records assessed": len(screening) + len(reports),
+        "records excluded": len(excluded),
+        **{f"excluded: {reason.replace('_', ' ')}": int(count)
+           for reason, count in excluded["reason_category"].value_counts().sort_index().items()},
+        "records awaiting classification": int((screening["decision"] == "awaiting_classification").sum()),
+        "reports included": len(reports),
+        "studies included": len(evidence.studies),
+        "randomized studies included": int(evidence.studies["randomized"].sum()),
+        "outcome rows": len(evidence.outcomes),
+        "adverse-event rows": len(evidence.adverse_events),
+    }
+
+
+def flow_figure(evidence: Evidence) -> FigureOutput:
+    """The PRISMA-style flow as a horizontal funnel of counts."""
+    counts = flow_counts(evidence)
+    stages = [("Records assessed", counts["records assessed"]),
+              ("Excluded (reasons in the table below)", counts["records excluded"]),
+              ("Awaiting classification", counts["records awaiting classification"]),
+              ("Reports included", counts["reports included"]),
+              ("Studies included (a trial with several reports counts once)", counts["studies included"]),
+              ("Randomized studies included", counts["randomized studies included"])]
+    fig = go.Figure(go.Bar(
+        x=[n for _, n in stages], y=[name for name, _ in stages], orientation="h", text=[n for _, n in stages],
+        textposition="outside", marker_color=[COLORWAY[4], COLORWAY[3], COLORWAY[1], COLORWAY[0], COLORWAY[0],
+                                              COLORWAY[2]],
+        hovertemplate="%{y}: %{x}<extra></extra>"))
+    styled(fig, title="Flow of records into the evidence database", x_title="Records or studies (count)",
+           y_title="", height=380)
+    fig.update_yaxes(autorange="reversed")
+    return show(
+        fig,
+        alt="Horizontal bar chart: " + "; ".join(f"{name} {n}" for name, n in stages) + ".",
+        caption="Counts computed when the book is built from data/screening.csv, data/reports.csv and "
+        "data/studies.csv; nothing in this figure is typed in by hand.",
+        source="data/screening.csv, data/reports.csv, data/studies.csv",
+    )
+
+
+def flow_table(evidence: Evidence) -> InteractiveTable:
+    counts = flow_counts(evidence)
+    frame = pd.DataFrame({"Stage": list(counts), "Count": list(counts.values())})
+    return interactive_table(frame, caption="PRISMA-style counts (computed from data/)", numeric_columns=["Count"])
+
+
+def awaiting_table(evidence: Evidence) -> InteractiveTable:
+    """Possibly eligible records not yet entered because their record or results could not be read in full."""
+    screening = evidence.table("screening")
+    waiting = screening[screening["decision"] == "awaiting_classification"][["record_no", "citation", "doi"]]
+    frame = waiting.rename(columns={"record_no": "Record", "citation": "Record as identified", "doi": "DOI"})
+    return interactive_table(frame, caption=f"Records awaiting classification ({len(frame)})", doi_column="DOI",
+                             numeric_columns=["Record"], wide_columns=["Record as identified"])
+
+
+def safety_status(evidence: Evidence) -> pd.DataFrame:
+    """Per study, what its report says about safety: serious events, none stated, minor only, or nothing."""
+    events = evidence.adverse_events
+    rows = []
+    for study in _labelled_studies(evidence).to_dict("records"):
+        own = events[events["study_key"] == study["key"]]
+        serious = own[own["serious"].fillna(False).astype(bool)]
+        if (serious["n_with_event"].fillna(0) > 0).any():
+            status = "serious events reported"
+        elif len(serious) and (serious["n_with_event"] == 0).all():
+            status = "no serious events (stated)"
+        elif len(own):
+            status = "adverse events described, none stated as serious"
+        else:
+            status = "safety not reported in the text read"
+        rows.append({"key": study["key"], "condition": study["condition_label"], "status": status,
+                     "n_enrolled": study["n_enrolled"], "product": study["product_type_label"]})
+    return pd.DataFrame(rows)
+
+
+SAFETY_ORDER = ["serious events reported", "adverse events described, none stated as serious",
+                "no serious events (stated)", "safety not reported in the text read"]
+
+
+def safety_figure(evidence: Evidence) -> FigureOutput:
+    status = safety_status(evidence)
+    conditions = sorted(status["condition"].unique())
+    fig = go.Figure()
+    for index, kind in enumerate(SAFETY_ORDER):
+        chosen = status[status["status"] == kind]
+        counts = chosen.groupby("condition").size().reindex(conditions, fill_value=0)
+        names = chosen.groupby("condition")["key"].apply(lambda k: "<br>".join(sorted(k))).reindex(conditions,
+                                                                                                    fill_value="")
+        fig.add_trace(go.Bar(y=conditions, x=counts.astype(int).tolist(), orientation="h", name=kind,
+                             marker_color=[COLORWAY[3], COLORWAY[1], COLORWAY[2], "#BBBBBB"][index],
+                             customdata=names.tolist(),
+                             hovertemplate="%{y}: %{x} studies<br>%{customdata}<extra>" + kind + "</extra>"))
+    styled(fig, title="What each study's report says about safety", x_title="Studies (count)", y_title="",
+           height=max(360, 120 + 34 * len(conditions)))
+    fig.update_layout(barmode="stack", legend={"y": -0.2, "yanchor": "top"}, margin={"b": 120})
+    return show(
+        fig,
+        alt="Stacked horizontal bar chart, one bar per condition, counting studies that report serious adverse "
+        "events, only non-serious events, explicitly no serious events, or nothing about safety.",
+        caption="Counts of studies by what the report read says about adverse events. 'Not reported' means the "
+        "abstract or full text read did not mention safety, not that no events occurred.",
+        source="data/adverse_events.csv",
+    )
+
+
+def adverse_event_table(evidence: Evidence) -> InteractiveTable:
+    events = evidence.adverse_events.merge(
+        evidence.studies[["key", "condition", "product_type"]], left_on="study_key", right_on="key")
+    events["Condition"] = events["condition"].map(evidence.vocabulary("conditions")["label"])
+    events["Product"] = events["product_type"].map(evidence.vocabulary("product_types")["label"])
+    events["Count"] = [
+        "" if pd.isna(n) else (f"{int(n)} of {int(t)}" if not pd.isna(t) else f"{int(n)}")
+        for n, t in zip(events["n_with_event"], events["n_total"], strict=True)]
+    events["Serious"] = events["serious"].map({True: "yes", False: "no"}).fillna("not stated")
+    frame = events[["study_key", "Condition", "Product", "event", "arm", "Count", "Serious", "description"]].rename(
+        columns={"study_key": "Study", "event": "Event", "arm": "Arm", "description": "Description"})
+    return interactive_table(frame, caption=f"Adverse-event findings as reported ({len(frame)} rows)",
+                             wide_columns=["Description", "Event"])
