@@ -58,8 +58,7 @@ test: book
 
 outputs: $(STAMP)
 	@echo "==> Re-executing chapter notebooks in place"
-	for nb in $(NOTEBOOKS); do echo "  $$nb"; \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=300 "$$nb"; done
+	$(BIN)/python -m skinregen execute $(NOTEBOOKS)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install -r requirements.in

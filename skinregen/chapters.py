@@ -42,7 +42,7 @@ def condition_cells(condition: str, title: str, background: str, unknowns: str) 
                  "open each study."),
         code(f"views.study_table(evidence, {arg})"),
         markdown("## Reported results\n\nA forest plot appears where two or more studies report the same kind of "
-                 "outcome with the numbers a pooled estimate needs (see the [methods](../methods.md)); otherwise "
+                 "outcome with the numbers a pooled estimate needs (see the [methods](../methods.ipynb)); otherwise "
                  "each study's printed values are shown side by side, not pooled."),
         code(f"views.pooling_note(evidence, {arg})"),
         code(f"views.reported_results(evidence, {arg})"),
@@ -50,7 +50,7 @@ def condition_cells(condition: str, title: str, background: str, unknowns: str) 
         code(f"views.study_size_figure(evidence, {arg})"),
         markdown("## Summary of findings\n\nNumbers of studies and participants, the direction of the printed "
                  "comparisons, and a GRADE-style certainty rating with the reason for every downgrade. The rules are "
-                 "the same in every chapter (see the [methods](../methods.md))."),
+                 "the same in every chapter (see the [methods](../methods.ipynb))."),
         code(f"views.summary_of_findings(evidence, {arg})"),
         markdown(f"## What is still unknown\n\n{unknowns}"),
     ]

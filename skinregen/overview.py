@@ -238,3 +238,28 @@ def adverse_event_table(evidence: Evidence) -> InteractiveTable:
         columns={"study_key": "Study", "event": "Event", "arm": "Arm", "description": "Description"})
     return interactive_table(frame, caption=f"Adverse-event findings as reported ({len(frame)} rows)",
                              wide_columns=["Description", "Event"])
+
+
+RATING_LABELS = {
+    "supported": "supported", "supported_by_one_small_trial": "supported by one small trial",
+    "uncontrolled_evidence_only": "uncontrolled evidence only", "partly_supported": "partly supported",
+    "not_supported": "not supported", "contradicted": "contradicted by the cited study",
+    "no_human_evidence": "no human evidence in the data", "not_assessable": "cannot be checked with the data",
+}
+
+
+def claims_table(evidence: Evidence) -> InteractiveTable:
+    """Claims from patient-facing articles, their citations, and the evidence in the data."""
+    claims = evidence.table("claims")
+    frame = pd.DataFrame({
+        "No.": claims["claim_no"],
+        "Claim (paraphrased)": claims["claim"],
+        "Cited as": claims["cited_as"].fillna("(no citation)"),
+        "Citation fits the claim": claims["citation_matches_claim"].map(
+            {"yes": "yes", "no": "no", "not_cited": "not cited"}),
+        "Rating": claims["rating"].map(RATING_LABELS),
+        "Evidence in the data": claims["evidence_keys"].fillna("").str.replace(";", ", "),
+        "Assessment": claims["assessment"],
+    })
+    return interactive_table(frame, caption=f"Claims checked ({len(frame)})", doi_column=None,
+                             numeric_columns=["No."], wide_columns=["Claim (paraphrased)", "Assessment"])

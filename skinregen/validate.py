@@ -489,6 +489,14 @@ def _screening_rules(tables: dict[str, Table]) -> list[Problem]:
         if row.get("decision") and awaiting != (row.get("decision") == "awaiting_classification"):
             problems.append(_row_problem(screening, index, "decision", row.get("decision"),
                                          "must be 'awaiting_classification' exactly when reason_category is"))
+    claims, studies = tables.get("claims"), tables.get("studies")
+    if claims is not None and studies is not None:
+        known = {row.get("key") for _, row in studies.records()}
+        for index, row in claims.records():
+            for key in filter(None, (part.strip() for part in (row.get("evidence_keys") or "").split(";"))):
+                if key not in known:
+                    problems.append(_row_problem(claims, index, "evidence_keys", key,
+                                                 "is not a known studies.key (see data/studies.csv)"))
     return problems
 
 
