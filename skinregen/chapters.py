@@ -35,7 +35,8 @@ def condition_cells(condition: str, title: str, background: str, unknowns: str) 
     arg = f'condition="{condition}"'
     return [
         markdown(f"# {title}\n\n```{{admonition}} Not medical advice\n:class: warning\nThis chapter summarises "
-                 "published studies. It is not a recommendation for any treatment; talk to a qualified clinician.\n```"),
+                 "published studies. It is not a recommendation for any treatment; talk to a qualified "
+                 "clinician.\n```"),
         code(SETUP),
         markdown(f"## Background and standard of care\n\n{background}"),
         markdown("## Studies\n\nType in the box to filter the rows; click a column header to sort. The DOI links "

@@ -195,12 +195,13 @@ def pool(effects: list[Effect], method: str = "dl") -> PooledEstimate:
     variances = np.array([effect.variance for effect in effects], dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):  # tau² = 0 is handled below
         result = combine_effects(estimates, variances, method_re=method, use_t=False)
+        intervals = result.conf_int(use_t=False)
     tau2 = float(result.tau2)
     q = float(result.q)
     df = len(effects) - 1
     if tau2 > 0:
         mean, se = float(result.mean_effect_re), float(result.sd_eff_w_re)
-        ci_low, ci_high = (float(x) for x in result.conf_int(use_t=False)[1])
+        ci_low, ci_high = (float(x) for x in intervals[1])
         weights = tuple(float(w) for w in result.weights_rel_re)
     else:
         # statsmodels 0.15 returns the untruncated DerSimonian-Laird moment estimate, negative when Q < df
@@ -208,7 +209,7 @@ def pool(effects: list[Effect], method: str = "dl") -> PooledEstimate:
         # and Laird do, which makes the random-effects model the fixed-effect one.
         tau2 = 0.0
         mean, se = float(result.mean_effect_fe), float(result.sd_eff_w_fe)
-        ci_low, ci_high = (float(x) for x in result.conf_int(use_t=False)[0])
+        ci_low, ci_high = (float(x) for x in intervals[0])
         weights = tuple(float(w) for w in result.weights_rel_fe)
     i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
     prediction_low = prediction_high = None

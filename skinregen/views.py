@@ -38,8 +38,12 @@ def study_table(evidence: Evidence, *, condition: str | None = None,
     """The studies of a condition (or mechanism) as a sortable, filterable table."""
     studies = _with_labels(evidence, evidence.studies_for(condition=condition, mechanism=mechanism))
     frame = studies[list(STUDY_TABLE_COLUMNS)].rename(columns=STUDY_TABLE_COLUMNS)
-    scope = (evidence.label("conditions", condition) if condition else
-             f"studies that measured {evidence.label('mechanisms', mechanism).lower()}" if mechanism else "all conditions")
+    if condition:
+        scope = evidence.label("conditions", condition)
+    elif mechanism:
+        scope = f"studies that measured {evidence.label('mechanisms', mechanism).lower()}"
+    else:
+        scope = "all conditions"
     participants = int(studies["n_enrolled"].sum())
     return interactive_table(
         frame,
