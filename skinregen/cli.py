@@ -57,6 +57,8 @@ def cmd_execute(args) -> int:
         client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
                                          resources={"metadata": {"path": str(path.parent)}})
         client.execute()
+        # Widget state would make myst-nb load the ipywidgets manager from a CDN; the site does not need it.
+        notebook.metadata.pop("widgets", None)
         nbformat.write(notebook, path)
     return 0
 

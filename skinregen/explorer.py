@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .data import Evidence
-from .figures import COLORWAY, figure_html, figure_spec, styled
+from .figures import COLORWAY, figure_html, figure_spec, show, styled
 from .overview import DESIGN_RANK
 from .tables import interactive_table
 
@@ -88,24 +88,26 @@ class Explorer:
             "years": w.IntRangeSlider(value=years, min=years[0], max=years[1], description="Years"),
             "min_n": w.IntSlider(value=0, min=0, max=200, step=5, description="Minimum n"),
         }
-        figure_widget = go.FigureWidget(explorer_figure(self.evidence, self.studies))
-        table_output = w.Output()
+        # The figure is redrawn in an Output widget with the book's plotly output (drawn natively by JupyterLab),
+        # so the explorer needs no FigureWidget (which would need the anywidget package).
+        figure_output, table_output = w.Output(), w.Output()
 
         def update(_change=None):
             chosen = filter_studies(self.studies, **{name: c.value for name, c in controls.items()})
-            fresh = explorer_figure(self.evidence, chosen)
-            with figure_widget.batch_update():
-                for trace, new in zip(figure_widget.data, fresh.data, strict=True):
-                    trace.x, trace.y, trace.text = new.x, new.y, new.text
-                figure_widget.layout.title.text = fresh.layout.title.text
-            table_output.clear_output()
+            figure_output.clear_output(wait=True)
+            with figure_output:
+                display(show(explorer_figure(self.evidence, chosen), alt="Scatter plot of study size against "
+                             "year, by design, for the studies matching the filters.",
+                             caption="Study size by year and design (studies matching the filters).",
+                             source="data/studies.csv"))
+            table_output.clear_output(wait=True)
             with table_output:
                 display(explorer_table(self.evidence, chosen))
 
         for control in controls.values():
             control.observe(update, names="value")
         update()
-        return w.VBox([w.HBox(list(controls.values())[:3]), w.HBox(list(controls.values())[3:]), figure_widget,
+        return w.VBox([w.HBox(list(controls.values())[:3]), w.HBox(list(controls.values())[3:]), figure_output,
                        table_output])
 
     def static_html(self) -> str:
@@ -120,11 +122,8 @@ class Explorer:
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = {"text/plain": f"Explorer of {len(self.studies)} studies (default view: all studies)",
                   "text/html": self.static_html()}
-        try:
-            self._widget = self._widget or self.build()
-            widget_bundle = self._widget._repr_mimebundle_()
-        except Exception:  # no widget front end (e.g. plain IPython): the static view is shown
-            widget_bundle = {}
+        self._widget = self._widget or self.build()
+        widget_bundle = self._widget._repr_mimebundle_()
         if isinstance(widget_bundle, tuple):
             widget_bundle = widget_bundle[0]
         for mime, content in (widget_bundle or {}).items():

@@ -27,7 +27,7 @@ def _add_static_paths(app, config) -> None:
 
 def _drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
     """Jupyter Book always loads sphinx-thebe, which this book does not use: its inline configuration is
-    added twice (a console error) and it points at a CDN. Leave it out of every page."""
+    added twice (a console error) and it points at a CDN. Leave it, and the widget scripts, out of every page."""
     scripts = context.get("script_files")
     if not scripts:
         return
@@ -35,6 +35,10 @@ def _drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
         script for script in scripts
         if not str(getattr(script, "filename", None) or script).endswith("sphinx-thebe.js")
         and "THEBE_JS_URL" not in str(getattr(script, "attributes", {}).get("body", ""))
+        # myst-nb adds require.js and the ipywidgets HTML manager from CDNs to pages whose notebook stored
+        # widget state. The site never draws widgets (see skinregen.explorer): its outputs carry HTML fallbacks.
+        and not any(cdn in str(getattr(script, "filename", None) or script)
+                    for cdn in ("require.min.js", "@jupyter-widgets/html-manager"))
     ]
 
 
