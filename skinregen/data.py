@@ -50,6 +50,7 @@ class Evidence:
 
     root: Path
     descriptor: dict = field(repr=False)
+    _tables: dict = field(default_factory=dict, repr=False)
     _vocabularies: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -58,10 +59,15 @@ class Evidence:
         return cls(root=book, descriptor=read_descriptor(book))
 
     def table(self, name: str) -> pd.DataFrame:
-        for resource in self.descriptor["resources"]:
-            if resource["name"] == name:
-                return read_table(self.root / "data" / resource["path"], resource["schema"])
-        raise KeyError(f"data/datapackage.json has no resource named {name!r}")
+        """A table of the data package, read once per Evidence (callers copy before changing it)."""
+        if name not in self._tables:
+            for resource in self.descriptor["resources"]:
+                if resource["name"] == name:
+                    self._tables[name] = read_table(self.root / "data" / resource["path"], resource["schema"])
+                    break
+            else:
+                raise KeyError(f"data/datapackage.json has no resource named {name!r}")
+        return self._tables[name]
 
     @cached_property
     def studies(self) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -108,7 +107,3 @@ def forest_plot(analysis: PooledAnalysis) -> FigureOutput:
         caption=pooled.summary() + " " + analysis.rationale,
         source="data/outcomes.csv, data/analyses.csv, data/analysis_rows.csv",
     )
-
-
-def pooled_label(value: float) -> str:
-    return f"{value:.2f}" if math.isfinite(value) else "not estimable"

@@ -20,7 +20,16 @@ def _labelled_studies(evidence: Evidence) -> pd.DataFrame:
     return studies
 
 
-def _cells(studies: pd.DataFrame, column: str, label_column: str) -> pd.DataFrame:
+def counts_with_names(frame: pd.DataFrame, by: str, order: list, names: pd.Series, *,
+                      sort: bool = True) -> tuple[list[int], list[str]]:
+    """Rows of ``frame`` per value of ``by`` (in ``order``, 0 where absent) and their ``names`` joined for hover."""
+    grouped = names.groupby(frame[by])
+    counts = grouped.size().reindex(order, fill_value=0).astype(int).tolist()
+    joined = grouped.apply(lambda part: "<br>".join(sorted(part) if sort else part))
+    return counts, joined.reindex(order, fill_value="").tolist()
+
+
+def _cells(studies: pd.DataFrame, label_column: str) -> pd.DataFrame:
     """One row per (condition, column value): participants, studies, strongest design and the study list."""
     records = []
     for (condition, value), group in studies.groupby(["condition_label", label_column], sort=True):
@@ -42,8 +51,8 @@ def evidence_map(evidence: Evidence) -> FigureOutput:
     mechanisms = evidence.study_mechanisms.merge(studies, left_on="study_key", right_on="key")
     mechanisms["mechanism_label"] = mechanisms["mechanism"].map(evidence.vocabulary("mechanisms")["label"])
     views = {
-        "Product type": _cells(studies, "product_type", "product_type_label"),
-        "Mechanism measured": _cells(mechanisms, "mechanism", "mechanism_label"),
+        "Product type": _cells(studies, "product_type_label"),
+        "Mechanism measured": _cells(mechanisms, "mechanism_label"),
     }
     design_labels = [evidence.label("designs", d) for d in DESIGN_RANK]
     biggest = max(int(cells["participants"].max() or 1) for cells in views.values())
@@ -97,11 +106,9 @@ def timeline(evidence: Evidence) -> FigureOutput:
         chosen = studies[studies["design"] == design]
         if chosen.empty:
             continue
-        counts = chosen.groupby("year").size().reindex(years, fill_value=0)
-        names = chosen.groupby("year")["key"].apply(lambda keys: "<br>".join(sorted(keys))).reindex(years,
-                                                                                                     fill_value="")
-        fig.add_trace(go.Bar(x=years, y=counts.astype(int).tolist(), name=evidence.label("designs", design),
-                             marker_color=COLORWAY[rank], customdata=names.tolist(),
+        counts, names = counts_with_names(chosen, "year", years, chosen["key"])
+        fig.add_trace(go.Bar(x=years, y=counts, name=evidence.label("designs", design),
+                             marker_color=COLORWAY[rank], customdata=names,
                              hovertemplate="%{x}: %{y} studies<br>%{customdata}<extra>%{fullData.name}</extra>"))
     styled(fig, title="Human studies by year of publication and design", x_title="Year of publication",
            y_title="Studies (count)", height=420)
@@ -205,12 +212,10 @@ def safety_figure(evidence: Evidence) -> FigureOutput:
     fig = go.Figure()
     for index, kind in enumerate(SAFETY_ORDER):
         chosen = status[status["status"] == kind]
-        counts = chosen.groupby("condition").size().reindex(conditions, fill_value=0)
-        names = chosen.groupby("condition")["key"].apply(lambda k: "<br>".join(sorted(k))).reindex(conditions,
-                                                                                                    fill_value="")
-        fig.add_trace(go.Bar(y=conditions, x=counts.astype(int).tolist(), orientation="h", name=kind,
+        counts, names = counts_with_names(chosen, "condition", conditions, chosen["key"])
+        fig.add_trace(go.Bar(y=conditions, x=counts, orientation="h", name=kind,
                              marker_color=[COLORWAY[3], COLORWAY[1], COLORWAY[2], "#BBBBBB"][index],
-                             customdata=names.tolist(),
+                             customdata=names,
                              hovertemplate="%{y}: %{x} studies<br>%{customdata}<extra>" + kind + "</extra>"))
     styled(fig, title="What each study's report says about safety", x_title="Studies (count)", y_title="",
            height=max(360, 120 + 34 * len(conditions)))

@@ -246,6 +246,8 @@ def mechanism_results(evidence: Evidence, mechanism: str):
 
 
 def mechanism_figure(evidence: Evidence, *, mechanism: str):
+    from .overview import counts_with_names
+
     """For the studies that measured a mechanism: their printed results by outcome domain and direction."""
     studies, outcomes = mechanism_results(evidence, mechanism)
     label = evidence.label("mechanisms", mechanism)
@@ -260,12 +262,11 @@ def mechanism_figure(evidence: Evidence, *, mechanism: str):
         chosen = outcomes[outcomes["direction"] == direction]
         if chosen.empty:
             continue
-        counts = chosen.groupby("domain_label").size().reindex(domains, fill_value=0)
-        lists = chosen.groupby("domain_label").apply(
-            lambda g: "<br>".join(_short(f"{k}: {m}", 70) for k, m in zip(g["study_key"], g["measure"], strict=True)),
-            include_groups=False).reindex(domains, fill_value="")
-        fig.add_trace(go.Bar(y=domains, x=counts.astype(int).tolist(), orientation="h", name=direction,
-                             marker_color=color, customdata=lists.tolist(),
+        labels = pd.Series([_short(f"{k}: {m}", 70) for k, m in zip(chosen["study_key"], chosen["measure"],
+                                                                                     strict=True)], index=chosen.index)
+        counts, lists = counts_with_names(chosen, "domain_label", domains, labels, sort=False)
+        fig.add_trace(go.Bar(y=domains, x=counts, orientation="h", name=direction,
+                             marker_color=color, customdata=lists,
                              hovertemplate="%{y}: %{x} results<br>%{customdata}<extra>" + direction + "</extra>"))
     styled(fig, title=f"{label}: what the studies measured and how it came out",
            x_title="Printed results (count of outcome rows)", y_title="", height=max(340, 150 + 40 * len(domains)))
