@@ -87,3 +87,17 @@ def cited_keys(text: str) -> list[str]:
     for match in CITE_PATTERN.finditer(text):
         keys.extend(key.strip() for key in match.group(1).split(",") if key.strip())
     return keys
+
+
+# The order and layout of fields in references.bib; format_entry writes new entries the same way, so a diff
+# that adds a study shows only that study.
+FIELD_ORDER = ("author", "title", "journal", "booktitle", "publisher", "year", "month", "volume", "number",
+               "pages", "doi", "pmid", "pmcid", "url", "urldate", "note")
+
+
+def format_entry(key: str, fields: dict[str, str], entry_type: str = "article") -> str:
+    """One BibTeX entry in the house style of ``references.bib`` (two-space indent, braces, no trailing comma)."""
+    names = [name for name in FIELD_ORDER if fields.get(name)]
+    names += sorted(name for name in fields if name not in FIELD_ORDER and fields[name])
+    body = ",\n".join(f"  {name} = {{{fields[name]}}}" for name in names)
+    return f"@{entry_type}{{{key},\n{body}\n}}\n"

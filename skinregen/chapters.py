@@ -74,4 +74,53 @@ def mechanism_cells(mechanism: str, title: str, biology: str, reading: str) -> l
 
 def write_notebook(path: Path, cells: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(notebook(cells), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(notebook_text(cells), encoding="utf-8")
+
+
+def notebook_text(cells: list[dict]) -> str:
+    return json.dumps(notebook(cells), indent=1, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- templates
+# chapters/_templates/<kind>.ipynb are these cells with placeholders; `new-chapter` fills them in, and
+# tests/test_new_chapter.py checks that the committed templates equal what this code writes.
+
+ID, TITLE = "{{id}}", "{{title}}"
+TEMPLATE_NOTE = ("```{{note}}\nThis chapter was created from the project's template with `python -m skinregen "
+                 "new-chapter`. Its {what} is still to be written: replace this box with your own words, and cite "
+                 "each statement from `references.bib` with the cite role, as described in CONTRIBUTING.md.\n```")
+
+
+def template_cells(kind: str) -> list[dict]:
+    """The cells of the chapter template of ``kind`` ('conditions' or 'mechanisms'), with placeholders."""
+    if kind == "conditions":
+        return condition_cells(ID, TITLE, TEMPLATE_NOTE.format(what="background (what the condition is, how "
+                               "common it is, and the standard of care)"),
+                               TEMPLATE_NOTE.format(what="list of open questions"))
+    if kind == "mechanisms":
+        return mechanism_cells(ID, TITLE, TEMPLATE_NOTE.format(what="description of the biology"),
+                               TEMPLATE_NOTE.format(what="guide to what the studies measured"))
+    raise ValueError(f"no chapter template for {kind!r}")
+
+
+def write_templates(folder: Path) -> None:
+    for kind in ("conditions", "mechanisms"):
+        write_notebook(folder / f"{kind}.ipynb", template_cells(kind))
+
+
+def execute(notebook_text: str, folder: Path) -> str:
+    """Run a notebook (given as text) with ``folder`` as working folder; return it with its outputs stored."""
+    import nbclient
+    import nbformat
+
+    node = nbformat.reads(notebook_text, as_version=4)
+    for index, cell in enumerate(node.cells):
+        if "id" not in cell:  # template cells have no id; give stable ones (nbformat 4.5 requires them)
+            cell["id"] = f"cell-{index}"
+    nbclient.NotebookClient(node, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute()
+    # Widget state would make myst-nb load the ipywidgets manager from a CDN; the site does not need it.
+    node.metadata.pop("widgets", None)
+    for cell in node.cells:  # execution timestamps change on every run; without them a re-run diffs as nothing
+        cell.metadata.pop("execution", None)
+    return nbformat.writes(node) + "\n"

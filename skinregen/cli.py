@@ -47,19 +47,57 @@ def cmd_fingerprint(args) -> int:
 
 def cmd_execute(args) -> int:
     """Re-execute notebooks in place so their stored outputs match a fresh run (what nbval compares)."""
-    import nbclient
-    import nbformat
+    from .atomic import write_files
+    from .chapters import execute
 
     for name in args.notebooks:
         path = Path(name)
         print(f"executing {path}", flush=True)
-        notebook = nbformat.read(path, as_version=4)
-        client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                                         resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
-        # Widget state would make myst-nb load the ipywidgets manager from a CDN; the site does not need it.
-        notebook.metadata.pop("widgets", None)
-        nbformat.write(notebook, path)
+        write_files({path: execute(path.read_text(encoding="utf-8"), path.parent).encode("utf-8")})
+    return 0
+
+
+def cmd_add_study(args) -> int:
+    from .addstudy import InputError, add_study, template
+    from .crossref import CrossrefError
+
+    root = _root(args)
+    if args.template:
+        print(template(root), end="")
+        return 0
+    if not args.study_file:
+        print("error: give the study file (print a template with: python -m skinregen add-study --template)",
+              file=sys.stderr)
+        return 2
+    try:
+        change = add_study(root, Path(args.study_file), Path(args.bib) if args.bib else None)
+    except (InputError, CrossrefError) as error:
+        for message in getattr(error, "messages", [str(error)]):
+            print(message, file=sys.stderr)
+        print("Nothing was written.", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"cannot write the files: {error.strerror or error}. Nothing was written.", file=sys.stderr)
+        return 1
+    print(f"added study {change.bib_key}: " + ", ".join(sorted(change.contents)))
+    print("Next: run `make outputs` to refresh the chapters' stored outputs, then `make test`.")
+    return 0
+
+
+def cmd_new_chapter(args) -> int:
+    from .newchapter import ChapterError, new_chapter
+
+    root = _root(args)
+    try:
+        path = new_chapter(root, args.target)
+    except ChapterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        print("Nothing was written.", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"cannot write the files: {error.strerror or error}. Nothing was written.", file=sys.stderr)
+        return 1
+    print(f"created {path.relative_to(root)} and listed it in _toc.yml; build with `make book`")
     return 0
 
 
@@ -115,14 +153,25 @@ def main(argv: list[str] | None = None) -> int:
     execute = commands.add_parser("execute", help="re-execute notebooks in place")
     execute.add_argument("notebooks", nargs="+")
     commands.add_parser("binder-requirements", help="print binder/requirements.txt from requirements.txt")
+    add = commands.add_parser("add-study", help="add one study, its outcome rows and its BibTeX entry")
+    add.add_argument("study_file", nargs="?", help="the filled-in YAML file (see --template)")
+    add.add_argument("--bib", help="take the BibTeX entry from this file instead of asking Crossref (offline)")
+    add.add_argument("--template", action="store_true", help="print a YAML file to fill in, and exit")
+    chapter = commands.add_parser("new-chapter", help="create a chapter from the template and list it in _toc.yml")
+    chapter.add_argument("target", help="conditions/<id> or mechanisms/<id>, with an id from data/conditions.csv "
+                         "or data/mechanisms.csv")
     args = parser.parse_args(argv)
     handlers = {"check": cmd_check, "fingerprint": cmd_fingerprint, "execute": cmd_execute,
-                "binder-requirements": cmd_binder_requirements}
+                "binder-requirements": cmd_binder_requirements, "add-study": cmd_add_study,
+                "new-chapter": cmd_new_chapter}
     try:
         return handlers[args.command](args)
     except BookNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

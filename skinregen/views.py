@@ -33,10 +33,25 @@ def _with_labels(evidence: Evidence, studies):
     return frame
 
 
+def no_studies_yet(evidence: Evidence, *, condition: str | None = None, mechanism: str | None = None):
+    """A notice for a chapter whose condition or mechanism has no study in the data (instead of empty output)."""
+    from IPython.display import Markdown
+
+    if condition:
+        scope = f"of {evidence.label('conditions', condition).lower()}"
+    else:
+        scope = f"tagged with {evidence.label('mechanisms', mechanism).lower()}"
+    return Markdown(f"*No human study {scope} is in the evidence database yet, so there is nothing to show here. "
+                    "The chapter fills in as studies are added (see CONTRIBUTING.md: `python -m skinregen "
+                    "add-study`).*")
+
+
 def study_table(evidence: Evidence, *, condition: str | None = None,
                 mechanism: str | None = None) -> InteractiveTable:
     """The studies of a condition (or mechanism) as a sortable, filterable table."""
     studies = _with_labels(evidence, evidence.studies_for(condition=condition, mechanism=mechanism))
+    if studies.empty and (condition or mechanism):
+        return no_studies_yet(evidence, condition=condition, mechanism=mechanism)
     frame = studies[list(STUDY_TABLE_COLUMNS)].rename(columns=STUDY_TABLE_COLUMNS)
     if condition:
         scope = evidence.label("conditions", condition)
@@ -57,6 +72,8 @@ def study_table(evidence: Evidence, *, condition: str | None = None,
 def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
     """Participants enrolled in each study of a condition, coloured by design."""
     every = _with_labels(evidence, evidence.studies_for(condition=condition))
+    if every.empty:
+        return no_studies_yet(evidence, condition=condition)
     studies = every[every["n_enrolled"].notna()].sort_values(["n_enrolled", "key"])
     unreported = sorted(every.loc[every["n_enrolled"].isna(), "key"])
     fig = go.Figure()
@@ -204,6 +221,8 @@ def pooling_note(evidence: Evidence, *, condition: str):
 def summary_of_findings(evidence: Evidence, *, condition: str) -> InteractiveTable:
     from .certainty import summary_of_findings as summarise
 
+    if evidence.studies_for(condition=condition).empty:
+        return no_studies_yet(evidence, condition=condition)
     summary = summarise(evidence, condition, pooled_analyses(evidence, condition=condition))
     label = evidence.label("conditions", condition)
     caption = f"Summary of findings: {label} (certainty: {summary.certainty})"
@@ -284,6 +303,8 @@ def mechanism_figure(evidence: Evidence, *, mechanism: str):
 
 def mechanism_results_table(evidence: Evidence, *, mechanism: str) -> InteractiveTable:
     _, outcomes = mechanism_results(evidence, mechanism)
+    if evidence.studies_for(mechanism=mechanism).empty:
+        return no_studies_yet(evidence, mechanism=mechanism)
 
     def value(row, arm):
         v = row[f"{arm}_value"]
