@@ -9,7 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HTML := _build/html
 JB_FLAGS := --builder html -n -W --keep-going
-NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/_templates/*' -not -path '*/.ipynb_checkpoints/*' | sort)
+# `make test TESTS=tests/test_check.py NOTEBOOKS=chapters/safety.ipynb` runs part of the suite.
+TESTS ?= tests
+NOTEBOOKS ?= $(shell find chapters -name '*.ipynb' -not -path '*/_templates/*' -not -path '*/.ipynb_checkpoints/*' | sort)
 
 .PHONY: book test check lint outputs lock clean help
 
@@ -29,12 +31,14 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # Notebook execution is cached by jupyter-cache, keyed on each notebook's code. The chapters also read
-# data/, references.bib and skinregen/, so the cache is dropped when any of those change.
+# data/, references.bib and skinregen/, so when any of those change the cache is dropped, and so is Sphinx's
+# record of what it has read (.doctrees): Sphinx re-reads only files whose mtime changed, and a page whose
+# notebook is unchanged would otherwise keep its old outputs.
 _build/.inputs-fingerprint: $(STAMP) FORCE
 	@mkdir -p _build
 	@$(BIN)/python -m skinregen fingerprint > $@.new
 	@if ! cmp -s $@.new $@; then echo "==> Data or package changed: notebooks will be re-executed"; \
-	  rm -rf _build/.jupyter_cache; mv $@.new $@; else rm $@.new; fi
+	  rm -rf _build/.jupyter_cache _build/.doctrees; mv $@.new $@; else rm $@.new; fi
 
 book: $(STAMP) _build/.inputs-fingerprint
 	@echo "==> Building the book (strict: warnings are errors)"
@@ -53,7 +57,7 @@ test: book
 	@echo "==> Linting"
 	$(BIN)/ruff check skinregen tests bench
 	@echo "==> Unit tests, nbval over every chapter notebook, browser test of the built site"
-	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	$(BIN)/python -m pytest $(TESTS) $(NOTEBOOKS) --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -p no:cacheprovider
 
 outputs: $(STAMP)
