@@ -13,13 +13,14 @@ JB_FLAGS := --builder html -n -W --keep-going
 TESTS ?= tests
 NOTEBOOKS ?= $(shell find chapters -name '*.ipynb' -not -path '*/_templates/*' -not -path '*/.ipynb_checkpoints/*' | sort)
 
-.PHONY: book test check lint outputs lock clean help
+.PHONY: book test check lint outputs lock clean help bench
 
 help:
 	@echo "make book    - create .venv, install pinned dependencies, build the HTML into $(HTML)"
 	@echo "make test    - build, then run the whole suite (check, ruff, unit tests, nbval, browser test)"
 	@echo "make outputs - re-execute every chapter notebook in place (store fresh outputs for nbval)"
 	@echo "make check   - validate data/, references.bib and cross-references"
+	@echo "make bench   - build and measure this book and the naive set-up side by side (bench/RESULTS.md)"
 	@echo "make lock    - re-pin requirements.txt and binder/requirements.txt from requirements.in"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -63,6 +64,9 @@ test: book
 outputs: $(STAMP)
 	@echo "==> Re-executing chapter notebooks in place"
 	$(BIN)/python -m skinregen execute $(NOTEBOOKS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install -r requirements.in

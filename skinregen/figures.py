@@ -4,7 +4,7 @@ Why not ``fig.show()``: with plotly >= 6 under myst-nb the default renderer emit
 and the 'notebook' renderer embeds all of plotly.js (about 4.8 MB) in every page. :func:`show` instead
 displays plotly's own mimetype (drawn natively by JupyterLab's plotly extension, e.g. in Binder) plus a
 plain-text summary of the numbers (what nbval compares). In the static site, :mod:`skinregen.mystnb_plotly`
-turns that mimetype into a small ``<div>`` with the figure's data and layout; the site loads plotly.js once
+turns that mimetype into a small ``<div>`` with the figure's data and layout; pages with figures load plotly.js
 from ``_static`` (see :mod:`skinregen.sphinx_ext`).
 """
 
@@ -14,6 +14,7 @@ import hashlib
 import html
 import json
 import math
+import os
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -51,6 +52,9 @@ TEMPLATE = go.layout.Template(
 )
 PLOTLY_CONFIG = {"responsive": True, "displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 SIGNIFICANT_DIGITS = 6
+# bench/ sets this to "notebook" to build the naive set-up (plotly.js inlined in the pages) for comparison.
+NAIVE_RENDERER_VARIABLE = "SKINREGEN_BENCH_NAIVE_RENDERER"
+_naive_plotly_embedded = False
 
 
 def styled(fig: go.Figure, *, title: str, x_title: str | None = None, y_title: str | None = None,
@@ -153,10 +157,23 @@ class FigureOutput:
         return str(text) if text else "untitled figure"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        if os.environ.get(NAIVE_RENDERER_VARIABLE) == "notebook":
+            return self._naive_mimebundle()
         spec = self.spec
         data = {"text/plain": _text_summary(spec, self.title), PLOTLY_MIMETYPE: {**spec, "config": PLOTLY_CONFIG}}
         metadata = {PLOTLY_MIMETYPE: {"alt": self.alt, "caption": self.caption, "source": self.source}}
         return data, metadata
+
+    def _naive_mimebundle(self):
+        """What plotly's 'notebook' renderer would store: HTML with plotly.js inlined on the first figure of
+        each page (kernel). Only for bench/ (the naive set-up the book is compared with); never for the site."""
+        global _naive_plotly_embedded
+        import plotly.io as pio
+
+        markup = pio.to_html(self.figure, include_plotlyjs=not _naive_plotly_embedded, full_html=False,
+                             config=PLOTLY_CONFIG)
+        _naive_plotly_embedded = True
+        return {"text/html": markup, "text/plain": _text_summary(self.spec, self.title)}, {}
 
     def __repr__(self) -> str:
         return _text_summary(self.spec, self.title)

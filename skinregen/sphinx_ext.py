@@ -1,51 +1,54 @@
-"""Sphinx extension: ship plotly.js, the table script and the book's CSS once, from the site itself.
+"""Sphinx extension: ship plotly.js, the table script and the book's CSS from the site itself.
 
-Every page then loads the same ``_static/plotly.min.js`` (cached by the browser after the first page), and
-each figure's output carries only its data and layout (see :mod:`skinregen.figures`).
+plotly.js is the partial "basic" bundle in ``assets/`` (the trace types the book draws; see its README),
+loaded only by pages that hold a figure, from one URL the browser caches across pages. Each figure's output
+carries only its data and layout (see :mod:`skinregen.figures`).
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import plotly
+from docutils import nodes
 
 ASSETS = Path(__file__).parent / "assets"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_JS = "plotly-basic.min.js"
+FIGURE_CLASS = "skinregen-plotly"
+UNUSED_SCRIPTS = ("sphinx-thebe.js", "require.min.js", "@jupyter-widgets/html-manager")
 
 
 def _add_static_paths(app, config) -> None:
-    """Serve the book's assets and the installed plotly.js as static files (Sphinx adds a ?v= digest)."""
-    vendored = Path(app.doctreedir) / "skinregen_static"
-    vendored.mkdir(parents=True, exist_ok=True)
-    target = vendored / "plotly.min.js"
-    if not target.exists() or target.stat().st_size != PLOTLY_JS.stat().st_size:
-        shutil.copyfile(PLOTLY_JS, target)
-    config.html_static_path = [*config.html_static_path, str(ASSETS), str(vendored)]
+    """Serve the book's assets as static files (Sphinx adds a ?v= digest to their URLs)."""
+    config.html_static_path = [*config.html_static_path, str(ASSETS)]
 
 
-def _drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
-    """Jupyter Book always loads sphinx-thebe, which this book does not use: its inline configuration is
-    added twice (a console error) and it points at a CDN. Leave it, and the widget scripts, out of every page."""
+def has_figure(doctree) -> bool:
+    return doctree is not None and any(FIGURE_CLASS in node.get("classes", []) for node in doctree.findall(nodes.raw))
+
+
+def _page_scripts(app, pagename, templatename, context, doctree) -> None:
+    """plotly.js on pages with figures only; and none of the scripts this book does not use.
+
+    Jupyter Book always loads sphinx-thebe: its inline configuration is added twice (a console error) and it
+    points at a CDN. myst-nb adds require.js and the ipywidgets manager from CDNs to pages whose notebook
+    stored widget state; the site never draws widgets (see skinregen.explorer), its outputs carry HTML
+    fallbacks.
+    """
+    if has_figure(doctree):
+        app.add_js_file(PLOTLY_JS, priority=400)  # called within html-page-context: for this page only
     scripts = context.get("script_files")
     if not scripts:
         return
     context["script_files"] = [
         script for script in scripts
-        if not str(getattr(script, "filename", None) or script).endswith("sphinx-thebe.js")
+        if not any(name in str(getattr(script, "filename", None) or script) for name in UNUSED_SCRIPTS)
         and "THEBE_JS_URL" not in str(getattr(script, "attributes", {}).get("body", ""))
-        # myst-nb adds require.js and the ipywidgets HTML manager from CDNs to pages whose notebook stored
-        # widget state. The site never draws widgets (see skinregen.explorer): its outputs carry HTML fallbacks.
-        and not any(cdn in str(getattr(script, "filename", None) or script)
-                    for cdn in ("require.min.js", "@jupyter-widgets/html-manager"))
     ]
 
 
 def setup(app):
     app.connect("config-inited", _add_static_paths)
-    app.connect("html-page-context", _drop_thebe_scripts)
-    app.add_js_file("plotly.min.js", priority=400)
+    app.connect("html-page-context", _page_scripts)
     app.add_js_file("skinregen.js", priority=500)
     app.add_css_file("skinregen.css")
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -67,3 +67,36 @@ def test_study_table_and_figures_draw_from_the_data(book_root):
     figure = views.study_size_figure(evidence, condition="acne_scars")
     plotted = sum(len(trace["y"]) for trace in figure.spec["data"])
     assert plotted == int(acne["n_enrolled"].notna().sum())
+
+
+BASIC_BUNDLE_TRACES = {"scatter", "bar", "pie"}  # what plotly.js's "basic" partial bundle can draw
+
+
+def test_the_shipped_plotly_bundle_is_the_plotly_js_version_of_plotly_py():
+    import re
+    from pathlib import Path
+
+    import plotly
+
+    from skinregen.sphinx_ext import ASSETS, PLOTLY_JS
+
+    shipped = re.search(r"plotly\.js \(basic - minified\) v(\S+)", (ASSETS / PLOTLY_JS).read_text()[:400])
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    expected = re.search(r"plotly\.js v(\S+)", full.read_text()[:400])
+    assert shipped and expected
+    assert shipped.group(1) == expected.group(1), "fetch the matching bundle (see skinregen/assets/README.md)"
+
+
+def test_every_figure_in_the_book_uses_trace_types_the_bundle_draws(book_root):
+    import json
+
+    used = set()
+    for path in (book_root / "chapters").rglob("*.ipynb"):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            for output in cell.get("outputs", []):
+                spec = output.get("data", {}).get("application/vnd.plotly.v1+json")
+                if spec:
+                    used |= {(trace.get("type") or "scatter", path.name) for trace in spec["data"]}
+    assert used, "no figure found in the stored outputs"
+    missing = {(kind, name) for kind, name in used if kind not in BASIC_BUNDLE_TRACES}
+    assert not missing, f"trace types the basic plotly.js bundle cannot draw: {sorted(missing)}"
