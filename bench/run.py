@@ -142,7 +142,8 @@ def figure_pages(html: Path) -> list[str]:
 
 
 def visit(page, session, url: str) -> dict:
-    """Navigate to ``url``; bytes over the network, third-party requests, ms until every figure is drawn."""
+    """Navigate to ``url``; bytes over the network (until the load event and after), third-party requests,
+    and ms from navigation start until every figure is drawn (polled every 10 ms while the page loads)."""
     received: dict[str, float] = {}
     outside: list[str] = []
 
@@ -156,10 +157,11 @@ def visit(page, session, url: str) -> dict:
 
     session.on("Network.loadingFinished", finished)
     session.on("Network.requestWillBeSent", sent)
-    page.goto(url, wait_until="load")
+    page.goto(url, wait_until="commit")
     page.wait_for_function(ALL_DRAWN, timeout=60000, polling=10)
     drawn_ms = page.evaluate("() => performance.now()")
-    page.wait_for_timeout(200)  # late responses finish
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)  # late responses (fonts, deferred scripts) finish
     session.remove_listener("Network.loadingFinished", finished)
     session.remove_listener("Network.requestWillBeSent", sent)
     return {"bytes": int(sum(received.values())), "drawn_ms": drawn_ms, "third_party": outside}
@@ -176,14 +178,22 @@ def readings(html: Path, runs: int) -> dict:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for name in pages:
                 first, repeat = [], []
+                other = next(p for p in pages if p != name)
                 for _ in range(runs):
                     context = browser.new_context()  # empty cache: a first visit
                     page = context.new_page()
                     session = context.new_cdp_session(page)
                     session.send("Network.enable")
                     first.append(visit(page, session, f"{url}/{name}"))
-                    page.goto("about:blank")
-                    repeat.append(visit(page, session, f"{url}/{name}"))  # same context: assets cached
+                    context.close()
+                    # A repeat visit: the reader has seen another figure page, so shared assets are cached,
+                    # and now opens this one (its HTML is new to the browser).
+                    context = browser.new_context()
+                    page = context.new_page()
+                    session = context.new_cdp_session(page)
+                    session.send("Network.enable")
+                    visit(page, session, f"{url}/{other}")
+                    repeat.append(visit(page, session, f"{url}/{name}"))
                     context.close()
                 result["pages"][name] = {
                     "first_visit_bytes": statistics.median(r["bytes"] for r in first),
@@ -211,6 +221,11 @@ def readings(html: Path, runs: int) -> dict:
 def make_test_seconds(book: Path) -> float:
     env = environment("book")
     return timed(["make", "test"], book, env)
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
 
 
 def check_seconds() -> dict:
@@ -241,7 +256,9 @@ def write_report(result: dict) -> None:
     lines = [
         "# Benchmark: this book vs the naive set-up",
         "",
-        f"Measured by `make bench` (bench/run.py) on {result['date']}, machine: {result['machine']}.",
+        f"Measured by `make bench` (bench/run.py) on {result['date']} at commit {result.get('commit')}, machine: "
+        f"{result['machine']}." + (f" `make test`: {result['make_test_note']}, commit {result['make_test_commit']}."
+                                   if result.get("make_test_note") else ""),
         f"Browser readings: median of {result['runs']} visits per page, over the {len(book['reading']['pages'])} "
         "chapter pages that hold figures; 'worst' is the slowest or largest page. Ratio = naive / book.",
         "",
@@ -291,6 +308,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="visits per page and set-up")
     parser.add_argument("--skip-make-test", action="store_true", help="do not time `make test` (about 8 min)")
+    parser.add_argument("--reuse-make-test", action="store_true",
+                        help="with --skip-make-test: keep the `make test` time of the previous bench/RESULTS.json")
     args = parser.parse_args()
     result = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "runs": args.runs,
               "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
@@ -307,6 +326,13 @@ def main() -> None:
     if not args.skip_make_test:
         print("==> timing make test", flush=True)
         result["make_test_s"] = make_test_seconds(OUT / "book")
+        result["make_test_commit"] = commit()
+    elif args.reuse_make_test and (ROOT / "bench" / "RESULTS.json").is_file():
+        previous = json.loads((ROOT / "bench" / "RESULTS.json").read_text())
+        result["make_test_s"] = previous.get("make_test_s")
+        result["make_test_commit"] = previous.get("make_test_commit", "an earlier commit")
+        result["make_test_note"] = f"measured by the previous `make bench` run ({previous.get('date')})"
+    result["commit"] = commit()
     reading = result["book"]["reading"]
     result["budgets"] = {
         "repeat_visit_bytes_median": reading["repeat_visit_bytes_median"],
