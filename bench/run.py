@@ -311,6 +311,8 @@ def main() -> None:
     parser.add_argument("--reuse-make-test", action="store_true",
                         help="with --skip-make-test: keep the `make test` time of the previous bench/RESULTS.json")
     args = parser.parse_args()
+    previous_file = ROOT / "bench" / "RESULTS.json"
+    previous = json.loads(previous_file.read_text()) if previous_file.is_file() else {}
     result = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "runs": args.runs,
               "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
                          f"{platform.python_version()}"}
@@ -327,8 +329,7 @@ def main() -> None:
         print("==> timing make test", flush=True)
         result["make_test_s"] = make_test_seconds(OUT / "book")
         result["make_test_commit"] = commit()
-    elif args.reuse_make_test and (ROOT / "bench" / "RESULTS.json").is_file():
-        previous = json.loads((ROOT / "bench" / "RESULTS.json").read_text())
+    elif args.reuse_make_test and previous.get("make_test_s"):
         result["make_test_s"] = previous.get("make_test_s")
         result["make_test_commit"] = previous.get("make_test_commit", "an earlier commit")
         result["make_test_note"] = f"measured by the previous `make bench` run ({previous.get('date')})"
