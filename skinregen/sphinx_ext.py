@@ -14,10 +14,9 @@ from docutils import nodes
 ASSETS = Path(__file__).parent / "assets"
 PLOTLY_JS = "plotly-basic.min.js"
 FIGURE_CLASS = "skinregen-plotly"
-# Scripts left out of every page. sphinx-thebe, require.js and the ipywidgets manager: not used (see
-# _page_scripts). The theme's fontawesome.js (1.5 MB) draws icons as SVG; the theme's CSS already draws the
-# same icons with the Font Awesome web fonts, which the browser fetches only for the icons a page shows.
-UNUSED_SCRIPTS = ("sphinx-thebe.js", "require.min.js", "@jupyter-widgets/html-manager", "scripts/fontawesome.js")
+# Scripts left out of every page (see _page_scripts). The theme's fontawesome.js (1.5 MB) cannot be left out
+# here: pydata-sphinx-theme writes its <script> tag in a template macro, not through script_files.
+UNUSED_SCRIPTS = ("sphinx-thebe.js", "require.min.js", "@jupyter-widgets/html-manager")
 
 
 def _add_static_paths(app, config) -> None:
