@@ -342,8 +342,7 @@ def main() -> None:
         "rebuild_no_change_share_of_cold": result["book"]["rebuild_no_change_s"] / result["book"]["cold_build_s"],
         "make_test_seconds": result.get("make_test_s"),
     }
-    (ROOT / "bench" / "RESULTS.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    write_report(result)
+    write_report(result)  # writes RESULTS.md and RESULTS.json
     print((ROOT / "bench" / "RESULTS.md").read_text())
 
 

@@ -250,7 +250,7 @@ def _append_rows(root: Path, change: Change, relpath: str, rows: list[tuple[str,
     change.contents[relpath] = text.encode("utf-8")
 
 
-def build_change(root: Path, document: dict, bib: dict[str, str], descriptor: dict) -> Change:
+def build_change(root: Path, document: dict, bib: dict[str, str]) -> Change:
     """New file contents for the study described by ``document`` with bibliography fields ``bib``."""
     key = str(document.get("key") or make_key(bib))
     designs = {}
@@ -292,14 +292,13 @@ def build_change(root: Path, document: dict, bib: dict[str, str], descriptor: di
 # ---------------------------------------------------------------------------------------------- checks
 
 
-def existing_doi(root: Path, doi: str) -> str | None:
-    """Where the data or the bibliography already holds ``doi`` (case-insensitive), or None."""
+def existing_doi(root: Path, doi: str, bibliography) -> str | None:
+    """Where the data or the bibliography (as read by read_bibliography) holds ``doi`` (case-insensitive)."""
     wanted = doi.strip().lower()
     with open(root / "data" / "studies.csv", encoding="utf-8-sig", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), 2):
             if (row.get("doi") or "").strip().lower() == wanted:
                 return f"data/studies.csv line {line} (key {row['key']})"
-    bibliography = read_bibliography(root / "references.bib")
     for key, entry in bibliography.entries.items():
         if entry.get("doi", "").strip().lower() == wanted:
             return f"references.bib line {bibliography.lines[key]} (key {key})"
@@ -394,13 +393,13 @@ def add_study(root: Path, study_file: Path, bib_file: Path | None = None, fetch=
     descriptor = json.loads((root / "data" / "datapackage.json").read_text(encoding="utf-8"))
     document = read_input(study_file, descriptor)
     doi = str(document["doi"]).strip()
-    holder = existing_doi(root, doi)
+    bibliography = read_bibliography(root / "references.bib")
+    holder = existing_doi(root, doi, bibliography)
     if holder:
         raise InputError([f"{study_file.name}: doi: {doi} is already in the book, in {holder}; add rows to that "
                           "study instead of adding it again"])
     fields = bibliography_fields(document, bib_file, fetch or fetch_work)
-    change = build_change(root, document, fields, descriptor)
-    bibliography = read_bibliography(root / "references.bib")
+    change = build_change(root, document, fields)
     if change.bib_key in bibliography.entries:
         raise InputError([f"{study_file.name}: key: {change.bib_key} is already an entry in references.bib (line "
                           f"{bibliography.lines[change.bib_key]}); give another with 'key:' (e.g. "
