@@ -5,8 +5,9 @@ the column, the bad value and the rule, e.g.::
 
     data/studies.csv line 14 (key kwon2020acne), column n_enrolled: -3 is below the minimum 1
 
-Types, required fields, enums, ranges, patterns, primary and foreign keys are checked by the
-``frictionless`` library against the Table Schemas in ``data/datapackage.json``; the rules a Table Schema
+Types, required fields, enums, ranges, patterns and primary keys are checked by the ``frictionless``
+library against the Table Schemas in ``data/datapackage.json``; foreign keys declared there are checked
+here with set lookups (frictionless's own lookup copies every referenced table); the rules a Table Schema
 cannot express (study keys <-> BibTeX keys, citations in chapters, consistency between columns) are checked
 here. Nothing is ever written.
 """
@@ -190,37 +191,86 @@ def _header_problems(table: Table, declared: list[str]) -> list[Problem]:
 
 
 def _schema_problems(descriptor: dict, tables: dict[str, Table]) -> list[Problem]:
-    """Validate every table against its Table Schema (and the foreign keys) with frictionless."""
+    """Validate every table against its Table Schema with frictionless, then check the foreign keys.
+
+    Frictionless checks types, required fields, enums, ranges, patterns and primary keys, one table at a
+    time. Foreign keys are checked here with set lookups on the typed key values, as frictionless does
+    them but without its copies of every referenced table (which made ``check`` on a large package slow).
+    """
     problems: list[Problem] = []
-    resources = []
-    fields_by_table: dict[str, dict[str, dict]] = {}
     for resource in descriptor["resources"]:
         table = tables.get(resource["name"])
         if table is None:
             continue
-        schema = dict(resource.get("schema", {}))
-        # A foreign key into a table that could not be read is not checked (that table's problem is reported).
-        schema["foreignKeys"] = [fk for fk in schema.get("foreignKeys", [])
-                                 if fk["reference"].get("resource", "") in ("", *tables)]
-        fields_by_table[table.name] = {f["name"]: f for f in schema.get("fields", [])}
-        problems.extend(_header_problems(table, [f["name"] for f in schema.get("fields", [])]))
+        schema = {name: value for name, value in resource.get("schema", {}).items() if name != "foreignKeys"}
+        fields = {f["name"]: f for f in schema.get("fields", [])}
+        problems.extend(_header_problems(table, list(fields)))
         # Columns are matched by name, not position; _header_problems reports missing or extra ones.
         frictionless_schema = frictionless.Schema.from_descriptor(schema)
         frictionless_schema.fields_match = "subset"
-        resources.append(frictionless.Resource(name=resource["name"], data=[table.header, *table.rows],
-                                               schema=frictionless_schema))
-    package = frictionless.Package(resources=resources)
-    report = package.validate(checklist=frictionless.Checklist(skip_errors=["blank-row"]))
-    for task in report.tasks:
-        table = tables[task.name]
-        fields = fields_by_table[task.name]
-        for error in task.errors:
-            if error.type not in HEADER_ERRORS:
-                problems.append(_translate(error, table, fields, descriptor))
+        rows = [table.header, *table.rows]
+        # Data given as a function, so that frictionless's metadata export does not deep-copy every row.
+        report = frictionless.Resource(name=resource["name"], data=lambda rows=rows: rows,
+                                       schema=frictionless_schema).validate(
+            checklist=frictionless.Checklist(skip_errors=["blank-row"]), limit_errors=10**9)
+        for task in report.tasks:
+            problems.extend(_translate(error, table, fields) for error in task.errors
+                            if error.type not in HEADER_ERRORS)
+        problems.extend(_foreign_key_problems(descriptor, resource, table, tables))
     return problems
 
 
-def _translate(error, table: Table, fields: dict[str, dict], descriptor: dict) -> Problem:
+def _key_reader(table: Table, names: list[str], fields: dict[str, dict]):
+    """Return a function giving a row's typed key values (None when empty or not of the field's type)."""
+    positions = [table.header.index(name) for name in names]
+    readers = [frictionless.Field.from_descriptor({"type": "string", **fields.get(name, {}), "name": name,
+                                                   "constraints": {}}).create_cell_reader()
+               for name in names]
+
+    def read(row: list[str]) -> tuple:
+        cells = []
+        for position, reader in zip(positions, readers, strict=True):
+            text = row[position] if position < len(row) else None
+            cells.append(reader(text)[0] if text not in (None, "") else None)
+        return tuple(cells)
+
+    return read
+
+
+def _foreign_key_problems(descriptor: dict, resource: dict, table: Table,
+                          tables: dict[str, Table]) -> list[Problem]:
+    """Rows whose foreign-key values are not found in the referenced table (rows with all keys empty pass)."""
+    problems: list[Problem] = []
+    schema = resource.get("schema", {})
+    fields = {f["name"]: f for f in schema.get("fields", [])}
+    for fk in schema.get("foreignKeys", []):
+        names = [fk["fields"]] if isinstance(fk["fields"], str) else list(fk["fields"])
+        reference = fk["reference"]
+        ref_names = [reference["fields"]] if isinstance(reference["fields"], str) else list(reference["fields"])
+        ref_name = reference.get("resource") or resource["name"]
+        ref_table = tables.get(ref_name)
+        # A key into a table that could not be read, or a column that is missing, is not checked here:
+        # that table's or column's own problem is reported.
+        if ref_table is None or not set(names) <= set(table.header) or not set(ref_names) <= set(ref_table.header):
+            continue
+        ref_resource = next(r for r in descriptor["resources"] if r.get("name") == ref_name)
+        ref_fields = {f["name"]: f for f in ref_resource.get("schema", {}).get("fields", [])}
+        read_ref = _key_reader(ref_table, ref_names, ref_fields)
+        known = {cells for cells in map(read_ref, ref_table.rows) if set(cells) != {None}}
+        read = _key_reader(table, names, fields)
+        ref_label = ", ".join(ref_names)
+        rule = f"is not a known {ref_name}.{ref_label} (see data/{ref_name}.csv)"
+        for index, row in enumerate(table.rows):
+            cells = read(row)
+            if set(cells) == {None} or cells in known:
+                continue
+            raw = dict(zip(table.header, row, strict=False))
+            problems.append(Problem(table.relpath, rule, table.lines[index], table.key_of(index),
+                                    ", ".join(names), ", ".join(raw.get(name, "") for name in names) or None))
+    return problems
+
+
+def _translate(error, table: Table, fields: dict[str, dict]) -> Problem:
     kind = error.type
     row_number = getattr(error, "row_number", None)
     index = row_number - 2 if row_number else None
@@ -259,36 +309,7 @@ def _translate(error, table: Table, fields: dict[str, dict], descriptor: dict) -
     if kind == "primary-key":
         pk = ", ".join(table.primary_key)
         return Problem(table.relpath, f"duplicate primary key ({pk}): another row has the same value", line, key)
-    if kind == "foreign-key":
-        return Problem(table.relpath, _foreign_key_rule(error, table, descriptor), line, key,
-                       _fk_column(error), _fk_value(error, table, index))
     return Problem(table.relpath, f"{error.title}: {error.note}", line, key, column, cell)
-
-
-def _fk_column(error) -> str | None:
-    names = getattr(error, "field_names", None) or []
-    return ", ".join(names) if names else None
-
-
-def _fk_value(error, table: Table, index: int | None):
-    names = getattr(error, "field_names", None) or []
-    if index is None or not 0 <= index < len(table.rows):
-        return None
-    row = dict(zip(table.header, table.rows[index], strict=False))
-    return ", ".join(row.get(name, "") for name in names) or None
-
-
-def _foreign_key_rule(error, table: Table, descriptor: dict) -> str:
-    for resource in descriptor["resources"]:
-        if resource["name"] != table.name:
-            continue
-        for fk in resource.get("schema", {}).get("foreignKeys", []):
-            fields = [fk["fields"]] if isinstance(fk["fields"], str) else fk["fields"]
-            if list(fields) == list(getattr(error, "field_names", []) or []):
-                ref = fk["reference"]
-                ref_fields = ref["fields"] if isinstance(ref["fields"], str) else ", ".join(ref["fields"])
-                return f"is not a known {ref['resource']}.{ref_fields} (see data/{ref['resource']}.csv)"
-    return "refers to a row that does not exist"
 
 
 # ---------------------------------------------------------------------------------------- custom rules

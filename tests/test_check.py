@@ -117,6 +117,17 @@ def test_dangling_foreign_key_from_outcomes(book_copy):
             "is not a known studies.key (see data/studies.csv)") in found
 
 
+def test_a_vocabulary_without_its_id_column_gives_one_message_not_one_per_referring_row(book_copy):
+    fields, rows = read_rows(book_copy, "conditions")
+    fields[fields.index("id")] = "identifier"
+    for row in rows:
+        row["identifier"] = row.pop("id")
+    write_rows(book_copy, "conditions", fields, rows)
+    found = messages(book_copy)
+    assert "data/conditions.csv line 1: the header lacks the column 'id' declared in data/datapackage.json" in found
+    assert not any("is not a known conditions.id" in m for m in found), found
+
+
 def test_missing_required_column(book_copy):
     fields, rows = read_rows(book_copy, "studies")
     fields.remove("design")
