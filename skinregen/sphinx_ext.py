@@ -12,16 +12,19 @@ from pathlib import Path
 from docutils import nodes
 
 ASSETS = Path(__file__).parent / "assets"
+# Template overrides: static/webpack-macros.html leaves out the theme's fontawesome.js (see that file).
+TEMPLATES = Path(__file__).parent / "templates"
 PLOTLY_JS = "plotly-basic.min.js"
 FIGURE_CLASS = "skinregen-plotly"
-# Scripts left out of every page (see _page_scripts). The theme's fontawesome.js (1.5 MB) cannot be left out
-# here: pydata-sphinx-theme writes its <script> tag in a template macro, not through script_files.
+# Scripts left out of every page (see _page_scripts). The theme's fontawesome.js is written by a template macro,
+# not through script_files; it is left out by the template override in templates/.
 UNUSED_SCRIPTS = ("sphinx-thebe.js", "require.min.js", "@jupyter-widgets/html-manager")
 
 
 def _add_static_paths(app, config) -> None:
-    """Serve the book's assets as static files (Sphinx adds a ?v= digest to their URLs)."""
+    """Serve the book's assets as static files (Sphinx adds a ?v= digest to their URLs); add its templates."""
     config.html_static_path = [*config.html_static_path, str(ASSETS)]
+    config.templates_path = [str(TEMPLATES), *config.templates_path]
 
 
 def has_figure(doctree) -> bool:

@@ -141,3 +141,26 @@ def test_a_request_to_a_third_party_is_caught(browser, site_url, tmp_path):
     finally:
         probe.unlink()
     assert result["outside"] == ["https://cdn.example.org/x.js"]
+
+
+@pytest.mark.browser
+def test_theme_icons_are_drawn_with_web_fonts_without_the_fontawesome_script(browser, site_url):
+    """The theme's 1.5 MB fontawesome.js is left out (skinregen/templates); its CSS web fonts draw the icons."""
+    page_path = next(page for page in PAGES if page.startswith("chapters/conditions/"))
+    context = browser.new_context()
+    requested: list[str] = []
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{site_url}/{page_path}", wait_until="load")
+    page.evaluate("() => document.fonts.ready")
+    icons = page.evaluate(
+        """() => [...document.querySelectorAll('[class*="fa-"]')].filter(el => el.offsetParent !== null)
+              .map(el => { const style = getComputedStyle(el, '::before');
+                           return {family: style.fontFamily, content: style.content}; })"""
+    )
+    font_loaded = page.evaluate("""() => document.fonts.check('900 16px "Font Awesome 6 Free"')""")
+    context.close()
+    assert not any("fontawesome.js" in url for url in requested), requested
+    assert icons, f"{page_path} shows no Font Awesome icon: the check below would pass vacuously"
+    assert all("Font Awesome" in icon["family"] and icon["content"] not in ("none", "normal") for icon in icons), icons
+    assert font_loaded
