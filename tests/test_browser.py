@@ -164,3 +164,20 @@ def test_theme_icons_are_drawn_with_web_fonts_without_the_fontawesome_script(bro
     assert icons, f"{page_path} shows no Font Awesome icon: the check below would pass vacuously"
     assert all("Font Awesome" in icon["family"] and icon["content"] not in ("none", "normal") for icon in icons), icons
     assert font_loaded
+
+
+@pytest.mark.browser
+def test_search_works_though_chapter_pages_do_not_load_the_search_index(browser, site_url):
+    """Chapter pages leave out the search scripts (skinregen/templates/layout.html); search.html still finds."""
+    page_path = next(page for page in PAGES if page.startswith("chapters/conditions/"))
+    context = browser.new_context()
+    requested: list[str] = []
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{site_url}/{page_path}", wait_until="load")
+    assert not any(url.endswith(("searchindex.js", "searchtools.js")) for url in requested), requested
+    page.goto(f"{site_url}/search.html?q=vitiligo", wait_until="load")
+    page.wait_for_selector("#search-results ul.search li a", timeout=15000)
+    hits = page.evaluate("() => [...document.querySelectorAll('#search-results ul.search li a')].map(a => a.href)")
+    context.close()
+    assert any(url.endswith("chapters/conditions/vitiligo.html") for url in hits), hits
