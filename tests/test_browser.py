@@ -181,3 +181,22 @@ def test_search_works_though_chapter_pages_do_not_load_the_search_index(browser,
     hits = page.evaluate("() => [...document.querySelectorAll('#search-results ul.search li a')].map(a => a.href)")
     context.close()
     assert any(url.endswith("chapters/conditions/vitiligo.html") for url in hits), hits
+
+
+def test_figure_pages_preload_plotly_with_the_script_url_and_other_pages_load_neither():
+    import re
+
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"{HTML} has no index.html: run `make book` first")
+    with_figures = 0
+    for page_path in PAGES:
+        text = (HTML / page_path).read_text(encoding="utf-8")
+        scripts = re.findall(r'<script[^>]* src="([^"]*plotly-basic\.min\.js[^"]*)"', text)
+        preloads = re.findall(r'<link rel="preload" as="script" fetchpriority="high" href="([^"]*)"', text)
+        if "plotly-graph-div" in text:
+            with_figures += 1
+            assert len(scripts) == 1 and preloads == scripts, (page_path, scripts, preloads)
+            assert text.index(preloads[0]) < text.index("<link rel=\"stylesheet\""), page_path
+        else:
+            assert scripts == [] and preloads == [], page_path
+    assert with_figures >= 12
