@@ -234,6 +234,21 @@ def check_seconds() -> dict:
     return json.loads((ROOT / "bench" / "check_speed.json").read_text())
 
 
+def cpu_probe() -> float:
+    """Seconds for a fixed pure-Python loop (median of 3): how fast this shared machine is right now.
+
+    Browser timings scale with it; on the same machine it has been seen to vary about twofold over an hour.
+    """
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for step in range(5_000_000):
+            total += step
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times), 3)
+
+
 def kb(value: float) -> str:
     return f"{value / 1000:,.0f} KB"
 
@@ -261,6 +276,10 @@ def write_report(result: dict) -> None:
                                    if result.get("make_test_note") else ""),
         f"Browser readings: median of {result['runs']} visits per page, over the {len(book['reading']['pages'])} "
         "chapter pages that hold figures; 'worst' is the slowest or largest page. Ratio = naive / book.",
+        "Machine speed: a fixed Python loop (bench/run.py `cpu_probe`) took "
+        f"{book.get('cpu_probe_before_reading_s', 'n/a')} s before this book's readings and "
+        f"{naive.get('cpu_probe_before_reading_s', 'n/a')} s before the naive set-up's. This shared machine's "
+        "speed varies (the probe has ranged about twofold within an hour), and the times in ms scale with it.",
         "",
         "| measure | this book | naive set-up | ratio |",
         "|---|---|---|---|",
@@ -321,6 +340,7 @@ def main() -> None:
         print(f"==> {name}: building (cold, unchanged, one chapter edited)", flush=True)
         result[name] = builds(name, book)
         print(f"==> {name}: reading every figure page in Chromium", flush=True)
+        result[name]["cpu_probe_before_reading_s"] = cpu_probe()
         result[name]["reading"] = readings(book / "_build" / "html", args.runs)
     print("==> timing skinregen check", flush=True)
     result["check"] = check_seconds()
