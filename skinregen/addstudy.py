@@ -233,6 +233,7 @@ class Change:
     contents: dict[str, bytes] = field(default_factory=dict)
     origin: dict[tuple[str, int], str] = field(default_factory=dict)  # (file, line) -> input field path
     bib_key: str = ""
+    screening_records_removed: list[str] = field(default_factory=list)
 
 
 def _append_rows(root: Path, change: Change, relpath: str, rows: list[tuple[str, dict[str, str]]]) -> None:
@@ -248,6 +249,33 @@ def _append_rows(root: Path, change: Change, relpath: str, rows: list[tuple[str,
         line += row_text.count("\n")
         text += row_text
     change.contents[relpath] = text.encode("utf-8")
+
+
+def _drop_screening_records(root: Path, change: Change, doi: str) -> None:
+    """Remove the screening-log records of this DOI: once included, a study lives in studies.csv only.
+
+    Every other line keeps its bytes.
+    """
+    relpath = "data/screening.csv"
+    path = root / relpath
+    if not doi or not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    reader = csv.reader(lines)
+    header = next(reader, None) or []
+    if "doi" not in header:
+        return
+    kept, start = lines[:1], 1
+    for record in reader:
+        end = reader.line_num
+        values = dict(zip(header, record, strict=False))
+        if (values.get("doi") or "").strip().lower() == doi.strip().lower():
+            change.screening_records_removed.append(values.get("record_no") or str(start + 1))
+        else:
+            kept += lines[start:end]
+        start = end
+    if change.screening_records_removed:
+        change.contents[relpath] = "".join(kept).encode("utf-8")
 
 
 def build_change(root: Path, document: dict, bib: dict[str, str]) -> Change:
@@ -286,6 +314,7 @@ def build_change(root: Path, document: dict, bib: dict[str, str]) -> Change:
         bib_text += "\n"
     change.origin[("references.bib", bib_text.count("\n") + 2)] = "bib"
     change.contents["references.bib"] = (bib_text + "\n" + format_entry(key, bib)).encode("utf-8")
+    _drop_screening_records(root, change, bib.get("doi", ""))
     return change
 
 

@@ -80,6 +80,8 @@ def cmd_add_study(args) -> int:
         print(f"cannot write the files: {error.strerror or error}. Nothing was written.", file=sys.stderr)
         return 1
     print(f"added study {change.bib_key}: " + ", ".join(sorted(change.contents)))
+    if change.screening_records_removed:
+        print("removed from the screening log (now included): record " + ", ".join(change.screening_records_removed))
     print("Next: run `make outputs` to refresh the chapters' stored outputs, then `make test`.")
     return 0
 

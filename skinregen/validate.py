@@ -511,6 +511,15 @@ def _screening_rules(tables: dict[str, Table]) -> list[Problem]:
             problems.append(_row_problem(screening, index, "decision", row.get("decision"),
                                          "must be 'awaiting_classification' exactly when reason_category is"))
     claims, studies = tables.get("claims"), tables.get("studies")
+    if studies is not None:
+        included = {row["doi"].lower(): row.get("key") for _, row in studies.records() if row.get("doi")}
+        for index, row in screening.records():
+            doi = (row.get("doi") or "").strip().lower()
+            if doi in included:
+                problems.append(_row_problem(
+                    screening, index, "doi", row.get("doi"),
+                    f"is the DOI of included study {included[doi]}: an included study lives in data/studies.csv; "
+                    "remove this record from the screening log"))
     if claims is not None and studies is not None:
         known = {row.get("key") for _, row in studies.records()}
         for index, row in claims.records():

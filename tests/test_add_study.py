@@ -22,6 +22,7 @@ from studyedit import STUDY_FILES, bib_entry_text, remove_study
 
 from skinregen import atomic, cli
 from skinregen.addstudy import template
+from skinregen.validate import check_book
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "add_study" / "study.yml"
@@ -124,6 +125,33 @@ def test_offline_the_entry_comes_from_a_bib_file(book, clean_book, capsys, monke
     code, out, err = add(book, STUDY, "--bib", str(entry), capsys=capsys)
     assert code == 0, err
     assert bib_entry_text((book / "references.bib").read_text(), KEY) == clean_book[1]["references.bib"][0]
+
+
+def test_the_studys_record_in_the_screening_log_is_removed_and_every_other_line_kept(book, crossref, capsys):
+    screening = book / "data" / "screening.csv"
+    lines = screening.read_text(encoding="utf-8").splitlines(keepends=True)
+    waiting = f'999,"A record of this study, screened earlier",{DOI.upper()},awaiting_classification,' \
+              "awaiting_classification\n"
+    screening.write_text("".join([*lines[:3], waiting, *lines[3:]]), encoding="utf-8")
+    code, out, err = add(book, STUDY, capsys=capsys)
+    assert code == 0, err
+    assert "removed from the screening log (now included): record 999" in out
+    assert screening.read_text(encoding="utf-8") == "".join(lines)
+    assert cli.main(["--root", str(book), "check"]) == 0
+
+
+def test_check_refuses_a_screening_record_of_an_included_study(book_root, tmp_path):
+    import shutil
+
+    from conftest import COPY_IGNORE
+
+    copy = tmp_path / "book"
+    shutil.copytree(book_root, copy, ignore=COPY_IGNORE)
+    with open(copy / "data" / "screening.csv", "a", encoding="utf-8") as handle:
+        handle.write(f"998,A record left behind,{DOI},awaiting_classification,awaiting_classification\n")
+    problems = [str(p) for p in check_book(copy)]
+    assert any(p.startswith("data/screening.csv line") and f"column doi: {DOI} is the DOI of included study "
+               f"{KEY}: an included study lives in data/studies.csv" in p for p in problems), problems
 
 
 # ---------------------------------------------------------------------------------------------- bad input
