@@ -23,6 +23,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
         path = urllib.parse.unquote(self.path)
         if path.startswith("/slow/"):
+            self.server.slow_request_seen.set()
             time.sleep(60)
         doi = path.split("/works/", 1)[-1]
         recording = recording_path(doi)
@@ -46,8 +47,11 @@ class CrossrefReplay:
     """``with CrossrefReplay() as url:`` serves the recordings at ``url`` (http://127.0.0.1:<port>)."""
 
     def __enter__(self) -> str:
+        """Start serving; the URL is returned (``self.slow_request_seen`` tells when /slow/ was asked)."""
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
+        self.server.slow_request_seen = threading.Event()  # set when a client waits on /slow/
+        self.slow_request_seen = self.server.slow_request_seen
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.server.server_port}"
 

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -271,15 +270,18 @@ def test_a_missing_study_file_points_to_the_template(book, capsys):
 def test_ctrl_c_while_waiting_for_crossref_changes_nothing(book):
     (book / "study.yml").write_text(yaml.safe_dump(STUDY, sort_keys=False), encoding="utf-8")
     before = snapshot(book)
-    with CrossrefReplay() as url:
+    replay = CrossrefReplay()
+    with replay as url:
         env = {**os.environ, "SKINREGEN_CROSSREF_API": url + "/slow"}
         process = subprocess.Popen([sys.executable, "-m", "skinregen", "--root", str(book), "add-study",
                                     str(book / "study.yml")], env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
-        time.sleep(3)  # imports done, request sent, waiting for the answer
+        # Ctrl-C once the request is sent and the command waits for the answer (not after a fixed sleep,
+        # which a loaded machine can outrun).
+        assert replay.slow_request_seen.wait(timeout=60), "add-study never asked the replayed Crossref"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, err
     assert "interrupted: nothing was written" in err
     assert snapshot(book) == before
 
