@@ -273,9 +273,12 @@ def test_ctrl_c_while_waiting_for_crossref_changes_nothing(book):
     replay = CrossrefReplay()
     with replay as url:
         env = {**os.environ, "SKINREGEN_CROSSREF_API": url + "/slow"}
+        # A shell that starts a command in the background (`make bench &`, some CI runners) makes it ignore
+        # SIGINT, and children inherit that; restore the default so the command sees Ctrl-C as a terminal sends it.
         process = subprocess.Popen([sys.executable, "-m", "skinregen", "--root", str(book), "add-study",
                                     str(book / "study.yml")], env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+                                   stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         # Ctrl-C once the request is sent and the command waits for the answer (not after a fixed sleep,
         # which a loaded machine can outrun).
         assert replay.slow_request_seen.wait(timeout=60), "add-study never asked the replayed Crossref"
