@@ -9,7 +9,8 @@ Types, required fields, enums, ranges, patterns and primary keys are checked by 
 library against the Table Schemas in ``data/datapackage.json``; foreign keys declared there are checked
 here with set lookups (frictionless's own lookup copies every referenced table); the rules a Table Schema
 cannot express (study keys <-> BibTeX keys, citations in chapters, consistency between columns) are checked
-here. Nothing is ever written.
+here. The bibliography and the larger tables are checked in worker processes on the machine's other
+core (``parallel.py``). Nothing is ever written.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import frictionless
 
-from .bib import cited_keys, read_bibliography
+from .bib import Bibliography, cited_keys, read_bibliography
+from .parallel import Workers
 
 HEADER_ERRORS = {"missing-label", "extra-label", "duplicate-label", "incorrect-label", "blank-label"}
 FRICTIONLESS_CONSTRAINT = re.compile(r'constraint "(?P<name>\w+)" is "(?P<value>.*)"', re.S)
@@ -190,33 +192,28 @@ def _header_problems(table: Table, declared: list[str]) -> list[Problem]:
     return problems
 
 
-def _schema_problems(descriptor: dict, tables: dict[str, Table]) -> list[Problem]:
-    """Validate every table against its Table Schema with frictionless, then check the foreign keys.
+def _table_schema_problems(shared: tuple[dict, dict[str, Table]], name: str) -> list[Problem]:
+    """Validate one table against its Table Schema with frictionless (a job for ``parallel.Workers``).
 
-    Frictionless checks types, required fields, enums, ranges, patterns and primary keys, one table at a
-    time. Foreign keys are checked here with set lookups on the typed key values, as frictionless does
-    them but without its copies of every referenced table (which made ``check`` on a large package slow).
+    Frictionless checks types, required fields, enums, ranges, patterns and primary keys. Foreign keys are
+    checked by ``_foreign_key_problems`` with set lookups on the typed key values, as frictionless does them
+    but without its copies of every referenced table (which made ``check`` on a large package slow).
     """
-    problems: list[Problem] = []
-    for resource in descriptor["resources"]:
-        table = tables.get(resource["name"])
-        if table is None:
-            continue
-        schema = {name: value for name, value in resource.get("schema", {}).items() if name != "foreignKeys"}
-        fields = {f["name"]: f for f in schema.get("fields", [])}
-        problems.extend(_header_problems(table, list(fields)))
-        # Columns are matched by name, not position; _header_problems reports missing or extra ones.
-        frictionless_schema = frictionless.Schema.from_descriptor(schema)
-        frictionless_schema.fields_match = "subset"
-        rows = [table.header, *table.rows]
-        # Data given as a function, so that frictionless's metadata export does not deep-copy every row.
-        report = frictionless.Resource(name=resource["name"], data=lambda rows=rows: rows,
-                                       schema=frictionless_schema).validate(
-            checklist=frictionless.Checklist(skip_errors=["blank-row"]), limit_errors=10**9)
-        for task in report.tasks:
-            problems.extend(_translate(error, table, fields) for error in task.errors
-                            if error.type not in HEADER_ERRORS)
-        problems.extend(_foreign_key_problems(descriptor, resource, table, tables))
+    descriptor, tables = shared
+    resource = next(r for r in descriptor["resources"] if r.get("name") == name)
+    table = tables[name]
+    schema = {key: value for key, value in resource.get("schema", {}).items() if key != "foreignKeys"}
+    fields = {f["name"]: f for f in schema.get("fields", [])}
+    problems = _header_problems(table, list(fields))
+    # Columns are matched by name, not position; _header_problems reports missing or extra ones.
+    frictionless_schema = frictionless.Schema.from_descriptor(schema)
+    frictionless_schema.fields_match = "subset"
+    rows = [table.header, *table.rows]
+    # Data given as a function, so that frictionless's metadata export does not deep-copy every row.
+    report = frictionless.Resource(name=name, data=lambda: rows, schema=frictionless_schema).validate(
+        checklist=frictionless.Checklist(skip_errors=["blank-row"]), limit_errors=10**9)
+    for task in report.tasks:
+        problems.extend(_translate(error, table, fields) for error in task.errors if error.type not in HEADER_ERRORS)
     return problems
 
 
@@ -562,36 +559,49 @@ def _chapter_citations(root: Path, bib) -> list[Problem]:
     return problems
 
 
-def check_book(root: Path) -> list[Problem]:
-    """Return every problem found in the book at ``root`` (an empty list when it is clean)."""
+def _bibliography(_shared, path: Path) -> tuple[Bibliography | None, list[Problem]]:
+    """Read ``references.bib`` (a job for ``parallel.Workers``): the parsed bibliography and its problems."""
+    if not path.is_file():
+        return None, [Problem("references.bib", "is missing")]
+    try:
+        bib = read_bibliography(path)
+    except UnicodeDecodeError as error:
+        return None, [Problem("references.bib", f"is not valid UTF-8 (byte {error.start})")]
+    return bib, [Problem("references.bib", issue.rule, issue.line, issue.key, issue.field, issue.value)
+                 for issue in bib.issues]
+
+
+def check_book(root: Path, parallel: bool | None = None) -> list[Problem]:
+    """Return every problem found in the book at ``root`` (an empty list when it is clean).
+
+    The bibliography and the larger tables are checked in worker processes on the other cores while this
+    one checks foreign keys and the cross-table rules (``parallel=False`` keeps everything in this process).
+    """
     problems: list[Problem] = []
-    bib_path = root / "references.bib"
-    bib = None
-    if not bib_path.is_file():
-        problems.append(Problem("references.bib", "is missing"))
-    else:
-        try:
-            bib = read_bibliography(bib_path)
-        except UnicodeDecodeError as error:
-            problems.append(Problem("references.bib", f"is not valid UTF-8 (byte {error.start})"))
-        else:
-            for issue in bib.issues:
-                problems.append(Problem("references.bib", issue.rule, issue.line, issue.key, issue.field, issue.value))
+    tables: dict[str, Table] = {}
     descriptor = _read_descriptor(root, problems)
+    for resource in descriptor["resources"] if descriptor is not None else []:
+        if "path" not in resource or "name" not in resource:
+            problems.append(Problem("data/datapackage.json", "a resource needs a name and a path",
+                                    value=resource.get("name")))
+            continue
+        table = _read_table(root, resource, problems)
+        if table is not None:
+            tables[resource["name"]] = table
+    with Workers((descriptor, tables), parallel=parallel) as workers:
+        bib_job = workers.submit(_bibliography, root / "references.bib")
+        largest_first = sorted(tables, key=lambda name: -len(tables[name].rows))
+        schema_jobs = {name: workers.submit(_table_schema_problems, name) for name in largest_first}
+        foreign_key_problems = {name: _foreign_key_problems(descriptor, resource, tables[name], tables)
+                                for resource in (descriptor or {}).get("resources", [])
+                                if (name := resource.get("name")) in tables}
+        rules = [*_outcome_rules(tables), *_analysis_rules(tables), *_screening_rules(tables)] if descriptor else []
+        bib, bib_problems = bib_job.result()
+        for name in tables:  # in the order of data/datapackage.json
+            problems.extend(schema_jobs[name].result())
+            problems.extend(foreign_key_problems[name])
     if descriptor is not None:
-        tables: dict[str, Table] = {}
-        for resource in descriptor["resources"]:
-            if "path" not in resource or "name" not in resource:
-                problems.append(Problem("data/datapackage.json", "a resource needs a name and a path",
-                                        value=resource.get("name")))
-                continue
-            table = _read_table(root, resource, problems)
-            if table is not None:
-                tables[resource["name"]] = table
-        problems.extend(_schema_problems(descriptor, tables))
         problems.extend(_study_rules(tables, bib))
-        problems.extend(_outcome_rules(tables))
-        problems.extend(_analysis_rules(tables))
-        problems.extend(_screening_rules(tables))
+    problems.extend(rules)
     problems.extend(_chapter_citations(root, bib))
-    return problems
+    return bib_problems + problems

@@ -327,6 +327,22 @@ def test_cli_checks_the_book_in_the_working_folder_or_root(book_copy, tmp_path):
         assert "column year: 1900 is below the minimum 1975" in result.stdout
 
 
+def test_worker_processes_report_the_same_problems_in_the_same_order_as_one_process(book_copy):
+    # check runs the bibliography and the larger tables in forked workers; the report must not depend on it.
+    set_cell(book_copy, "studies", 0, "n_enrolled", "-3")
+    set_cell(book_copy, "studies", 1, "randomized", "yes")
+    set_cell(book_copy, "outcomes", 0, "study_key", "nosuchstudy2020x")
+    set_cell(book_copy, "adverse_events", 0, "study_key", "")
+    bib = book_copy / "references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8").replace("doi = {10.", "doi = {https://doi.org/10.", 1),
+                   encoding="utf-8")
+    in_workers = [str(problem) for problem in check_book(book_copy, parallel=True)]
+    in_one_process = [str(problem) for problem in check_book(book_copy, parallel=False)]
+    assert len(in_workers) >= 5, in_workers
+    assert in_workers == in_one_process
+    assert in_workers[0].startswith("references.bib line ")
+
+
 def test_cli_outside_a_book_says_so_without_traceback(tmp_path):
     result = run_cli("check", cwd=tmp_path)
     assert result.returncode == 2
