@@ -87,6 +87,21 @@ def test_the_shipped_plotly_bundle_is_the_plotly_js_version_of_plotly_py():
     assert shipped.group(1) == expected.group(1), "fetch the matching bundle (see skinregen/assets/README.md)"
 
 
+COMPILE_HINT = b"//# allFunctionsCalledOnLoad\n"
+NPM_FILE_SHA256 = "99784e3abfb07b142a15e521a439e6d9addceadb3f79553fd24c72774f0649ba"  # plotly.js-basic-dist-min@4.1.1
+
+
+def test_the_shipped_bundle_is_the_npm_file_after_one_compile_hint_line():
+    import hashlib
+
+    from skinregen.sphinx_ext import ASSETS, PLOTLY_JS
+
+    shipped = (ASSETS / PLOTLY_JS).read_bytes()
+    assert shipped.startswith(COMPILE_HINT), "the first line must be V8's compile hint (see assets/README.md)"
+    assert hashlib.sha256(shipped[len(COMPILE_HINT):]).hexdigest() == NPM_FILE_SHA256
+    assert NPM_FILE_SHA256 in (ASSETS / "README.md").read_text()
+
+
 def test_every_figure_in_the_book_uses_trace_types_the_bundle_draws(book_root):
     import json
 
