@@ -6,9 +6,11 @@ notebook is written without outputs; ``make outputs`` (or ``python -m skinregen 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -113,14 +115,29 @@ def execute(notebook_text: str, folder: Path) -> str:
     import nbclient
     import nbformat
 
-    node = nbformat.reads(notebook_text, as_version=4)
-    for index, cell in enumerate(node.cells):
-        if "id" not in cell:  # template cells have no id; give stable ones (nbformat 4.5 requires them)
-            cell["id"] = f"cell-{index}"
+    raw = json.loads(notebook_text)
+    for index, cell in enumerate(raw.get("cells", [])):
+        # Template cells have no id; give stable ones (nbformat 4.5 requires them) before nbformat would
+        # make up random ones.
+        cell.setdefault("id", f"cell-{index}")
+    node = nbformat.reads(json.dumps(raw), as_version=4)
     nbclient.NotebookClient(node, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(folder)}}).execute()
     # Widget state would make myst-nb load the ipywidgets manager from a CDN; the site does not need it.
     node.metadata.pop("widgets", None)
     for cell in node.cells:  # execution timestamps change on every run; without them a re-run diffs as nothing
         cell.metadata.pop("execution", None)
+        _stable_widget_ids(cell)
     return nbformat.writes(node) + "\n"
+
+
+def _stable_widget_ids(cell) -> None:
+    """Give each widget view a model id derived from its cell, not the kernel's random one.
+
+    The widget state is not stored (see above), so the id points at nothing either way; a derived id keeps
+    a re-executed notebook byte-identical when nothing else changed.
+    """
+    for number, output in enumerate(cell.get("outputs", [])):
+        view = output.get("data", {}).get(WIDGET_VIEW_MIMETYPE)
+        if isinstance(view, dict) and "model_id" in view:
+            view["model_id"] = hashlib.sha1(f"{cell.get('id')}/{number}".encode()).hexdigest()[:32]

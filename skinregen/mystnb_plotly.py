@@ -11,6 +11,7 @@ import json
 
 from docutils import nodes
 
+from .chapters import WIDGET_VIEW_MIMETYPE
 from .figures import PLOTLY_MIMETYPE, figure_html
 
 
@@ -20,7 +21,7 @@ class PlotlyMimeRenderer:
     mime_priority_overrides = [
         (builder, PLOTLY_MIMETYPE, 1) for builder in ("html", "dirhtml", "singlehtml", "readthedocs")
     ] + [
-        (builder, "application/vnd.jupyter.widget-view+json", None)
+        (builder, WIDGET_VIEW_MIMETYPE, None)
         for builder in ("html", "dirhtml", "singlehtml", "readthedocs")
     ]
 

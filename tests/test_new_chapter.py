@@ -118,3 +118,12 @@ def test_a_chapter_for_an_id_without_studies_says_so(book_copy, capsys):
     assert "application/vnd.plotly.v1+json" not in texts  # no empty figure
     assert all(output.get("output_type") != "error" for output in outputs)
     assert "- file: chapters/conditions/cutaneous-lupus" in (book_copy / "_toc.yml").read_text()
+
+
+def test_re_executing_a_notebook_with_a_widget_gives_the_same_file(tmp_path):
+    # The kernel gives every widget a random model id; stored outputs must not change from run to run.
+    text = json.dumps(chapters.notebook([chapters.code("import ipywidgets\nipywidgets.IntSlider(value=3)")]))
+    first, second = (chapters.execute(text, tmp_path) for _ in range(2))
+    assert first == second
+    view = json.loads(first)["cells"][0]["outputs"][0]["data"][chapters.WIDGET_VIEW_MIMETYPE]
+    assert len(view["model_id"]) == 32
