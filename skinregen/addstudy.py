@@ -26,6 +26,7 @@ import yaml
 
 from .atomic import write_files
 from .bib import DOI_PATTERN, format_entry, read_bibliography
+from .csvrows import rows_by_id, rows_with_lines
 from .validate import check_book, parse_p_value
 
 # Columns filled in by add-study itself, never by the student.
@@ -75,8 +76,7 @@ def _vocabulary_terms(root: Path, descriptor: dict) -> dict[str, list[str]]:
             vocabulary = next((r for r in descriptor["resources"] if r["name"] == target), None)
             if vocabulary is None or target in ("studies", "reports", "outcomes") or len(columns) != 1:
                 continue
-            with open(root / "data" / vocabulary["path"], encoding="utf-8-sig", newline="") as handle:
-                terms[columns[0]] = [row["id"] for row in csv.DictReader(handle)]
+            terms[columns[0]] = list(rows_by_id(root / "data" / vocabulary["path"]))
     return terms
 
 
@@ -281,10 +281,7 @@ def _drop_screening_records(root: Path, change: Change, doi: str) -> None:
 def build_change(root: Path, document: dict, bib: dict[str, str]) -> Change:
     """New file contents for the study described by ``document`` with bibliography fields ``bib``."""
     key = str(document.get("key") or make_key(bib))
-    designs = {}
-    with open(root / "data" / "designs.csv", encoding="utf-8-sig", newline="") as handle:
-        for row in csv.DictReader(handle):
-            designs[row["id"]] = row
+    designs = rows_by_id(root / "data" / "designs.csv")
     study = {name: cell(value) for name, value in (document.get("study") or {}).items()}
     design = designs.get(study.get("design", ""), {})
     study.update(key=key, doi=bib.get("doi", ""), pmid=bib.get("pmid", ""), year=bib.get("year", ""),
@@ -324,10 +321,9 @@ def build_change(root: Path, document: dict, bib: dict[str, str]) -> Change:
 def existing_doi(root: Path, doi: str, bibliography) -> str | None:
     """Where the data or the bibliography (as read by read_bibliography) holds ``doi`` (case-insensitive)."""
     wanted = doi.strip().lower()
-    with open(root / "data" / "studies.csv", encoding="utf-8-sig", newline="") as handle:
-        for line, row in enumerate(csv.DictReader(handle), 2):
-            if (row.get("doi") or "").strip().lower() == wanted:
-                return f"data/studies.csv line {line} (key {row['key']})"
+    for line, row in rows_with_lines(root / "data" / "studies.csv"):
+        if (row.get("doi") or "").strip().lower() == wanted:
+            return f"data/studies.csv line {line} (key {row['key']})"
     for key, entry in bibliography.entries.items():
         if entry.get("doi", "").strip().lower() == wanted:
             return f"references.bib line {bibliography.lines[key]} (key {key})"

@@ -8,13 +8,13 @@ that holds the other chapters of its kind. The notebook and ``_toc.yml`` are wri
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
 
 from .atomic import write_files
 from .chapters import ID, TITLE, execute
+from .csvrows import rows_by_id
 
 KINDS = {"conditions": "conditions.csv", "mechanisms": "mechanisms.csv"}
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -35,9 +35,7 @@ def parse_target(target: str) -> tuple[str, str]:
 
 
 def vocabulary_label(root: Path, kind: str, term: str) -> str:
-    path = root / "data" / KINDS[kind]
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    rows = rows_by_id(root / "data" / KINDS[kind])
     if term not in rows:
         known = ", ".join(sorted(rows))
         raise ChapterError(f"{kind}/{term}: {term!r} is not an id in data/{KINDS[kind]} (known: {known}). To add a "

@@ -226,6 +226,16 @@ def test_a_doi_already_in_the_book_is_refused_with_the_key_that_holds_it(book_ro
     assert snapshot(copy) == before
 
 
+def test_a_doi_already_present_is_located_on_its_own_line_after_a_cell_that_spans_lines(tmp_path):
+    from skinregen.addstudy import existing_doi
+    from skinregen.bib import Bibliography
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "studies.csv").write_text(
+        'key,doi,note\nfirst2020a,10.1/a,"printed on\ntwo lines"\nsecond2021b,10.1/b,\n', encoding="utf-8")
+    assert existing_doi(tmp_path, "10.1/B", Bibliography()) == "data/studies.csv line 4 (key second2021b)"
+
+
 def test_a_key_already_in_the_bibliography_is_refused(book, crossref, capsys):
     code, _, err = add(book, edited(key="kwon2020combination"), capsys=capsys)
     assert code == 1
