@@ -183,6 +183,22 @@ def test_search_works_though_chapter_pages_do_not_load_the_search_index(browser,
     assert any(url.endswith("chapters/conditions/vitiligo.html") for url in hits), hits
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1400, 1200, 390])
+def test_one_search_control_is_visible_and_no_header_bar_above_the_book(browser, site_url, width):
+    """pydata-sphinx-theme >= 0.16 adds a header bar with a second search field (_config.yml turns it off)."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.goto(f"{site_url}/chapters/intro.html", wait_until="load")
+    visible = page.evaluate("""() => [...document.querySelectorAll('.search-button-field, .search-button')]
+        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0).length""")
+    header = page.evaluate("() => { const h = document.querySelector('#pst-header');"
+                           " return h ? h.getBoundingClientRect().height : 0; }")
+    context.close()
+    assert visible == 1, f"{visible} search controls visible at {width} px"
+    assert header == 0 or width < 960, f"a header bar {header} px tall sits above the book at {width} px"
+
+
 def test_figure_pages_preload_plotly_with_the_script_url_and_other_pages_load_neither():
     import re
 
