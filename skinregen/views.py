@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .data import Evidence
-from .figures import COLORWAY, FigureOutput, show, styled
+from .figures import COLORWAY, FigureOutput, fixed_label_margin, show, styled
 from .forest import PooledAnalysis, forest_plot, pooled_analyses  # noqa: F401  (chapters call views.*)
 from .tables import InteractiveTable, interactive_table
 
@@ -137,12 +137,23 @@ def comparable_results(evidence: Evidence, *, condition: str):
     return records
 
 
+def _by_scale(records: list[dict]) -> dict[str, list[dict]]:
+    """Records grouped by the scale their values are on, in order of first appearance."""
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        groups.setdefault(record["scale"] or record["kind"], []).append(record)
+    return groups
+
+
 def reported_results_figure(evidence: Evidence, *, condition: str):
     """Intervention and control values side by side, one row per reported comparison, as printed.
 
-    Values are not pooled: the rows use different scales, so each row is read on its own (its scale is in the
-    hover text). Responder counts are shown as percentages computed from the printed counts.
+    Values are not pooled. Rows are grouped in one panel per scale (named in the panel's title), so that an
+    axis never mixes units (cm² beside %, days beside lesions). Responder counts are shown as percentages
+    computed from the printed counts.
     """
+    from plotly.subplots import make_subplots
+
     records = comparable_results(evidence, condition=condition)
     label = evidence.label("conditions", condition)
     if not records:
@@ -150,34 +161,50 @@ def reported_results_figure(evidence: Evidence, *, condition: str):
 
         return Markdown(f"*No comparative study of {label.lower()} in the data prints a value for both the "
                         "stem-cell arm and the control arm, so there is nothing to plot side by side.*")
-    rows = [_short(f"{r['study_key']}: {r['measure']}", 44) + f" [{number}]" for number, r in enumerate(records, 1)]
-    hover = [
-        f"<b>{r['study_key']}</b><br>{r['measure']}<br>time point: {r['timepoint'] or 'not printed'}<br>"
-        f"scale: {r['scale'] or r['kind']}<br>"
-        f"p as printed: {r['p_value_text'] or 'not printed'}"
-        + ("<br>higher is better" if r["higher_is_better"] is True else
-           "<br>lower is better" if r["higher_is_better"] is False else "")
-        for r in records
-    ]
-    fig = go.Figure()
-    for arm, name, color, symbol in (("intervention", "Stem-cell arm or side", COLORWAY[0], "circle"),
-                                     ("control", "Control arm or side", COLORWAY[1], "diamond")):
-        fig.add_trace(go.Scatter(
-            x=[r[arm] for r in records], y=rows, mode="markers", name=name,
-            marker={"color": color, "size": 11, "symbol": symbol},
-            customdata=[[text, r[f"{arm}_label"]] for text, r in zip(hover, records, strict=True)],
-            hovertemplate="%{customdata[0]}<br>" + name + ": %{x} (%{customdata[1]})<extra></extra>",
-        ))
-    styled(fig, title=f"{label}: reported values, stem-cell vs control",
-           x_title="Reported value (scale differs by row; hover for the scale)", y_title="",
-           height=max(320, 90 + 34 * len(records)))
-    fig.update_yaxes(autorange="reversed")
+    groups = _by_scale(records)
+    panel_px, row_px = 70, 34
+    height = 110 + sum(panel_px + row_px * len(rows) for rows in groups.values())
+    fig = make_subplots(rows=len(groups), cols=1, row_heights=[len(rows) for rows in groups.values()],
+                        vertical_spacing=min(0.3, panel_px / height),
+                        subplot_titles=[f"Scale: {_short(scale, 60)}" for scale in groups])
+    number, labels = 0, []
+    for panel, (scale, group) in enumerate(groups.items(), 1):
+        rows = []
+        for record in group:
+            number += 1
+            rows.append(_short(f"{record['study_key']}: {record['measure']}", 44) + f" [{number}]")
+        labels += rows
+        hover = [
+            f"<b>{r['study_key']}</b><br>{r['measure']}<br>time point: {r['timepoint'] or 'not printed'}<br>"
+            f"scale: {scale}<br>p as printed: {r['p_value_text'] or 'not printed'}"
+            + ("<br>higher is better" if r["higher_is_better"] is True else
+               "<br>lower is better" if r["higher_is_better"] is False else "")
+            for r in group
+        ]
+        for arm, name, color, symbol in (("intervention", "Stem-cell arm or side", COLORWAY[0], "circle"),
+                                         ("control", "Control arm or side", COLORWAY[1], "diamond")):
+            fig.add_trace(go.Scatter(
+                x=[r[arm] for r in group], y=rows, mode="markers", name=name, legendgroup=arm,
+                showlegend=panel == 1, marker={"color": color, "size": 11, "symbol": symbol},
+                customdata=[[text, r[f"{arm}_label"]] for text, r in zip(hover, group, strict=True)],
+                hovertemplate="%{customdata[0]}<br>" + name + ": %{x} (%{customdata[1]})<extra></extra>",
+            ), row=panel, col=1)
+        fig.update_yaxes(autorange="reversed", row=panel, col=1)
+    # Every axis includes zero, so that a panel with one row does not blow a small gap up to full width.
+    fig.update_xaxes(rangemode="tozero")
+    styled(fig, title=f"{label}: reported values, stem-cell vs control", height=height)
+    # The legend goes above the first panel's title (the template puts it just above the plot area).
+    plot_px = height - 90 - 60
+    fig.update_layout(margin_t=120, legend_y=1 + 28 / (plot_px - 30))
+    fixed_label_margin(fig, labels)
     return show(
         fig,
-        alt=f"Dot plot of {len(records)} reported comparisons in {label.lower()} studies, each row showing the "
-        "value in the stem-cell arm and in the control arm as printed by the study.",
-        caption="Each row is one comparison as printed by the study, not pooled: scales differ between rows. "
-        "Percentages marked 'computed from counts' are responders divided by participants.",
+        alt=f"Dot plot of {len(records)} reported comparisons in {label.lower()} studies, in {len(groups)} "
+        "panels, one per scale; each row shows the value in the stem-cell arm and in the control arm as printed "
+        "by the study.",
+        caption="Each row is one comparison as printed by the study, not pooled. Each panel holds the rows on one "
+        "scale (named above it); compare values within a row, not between panels. Percentages marked 'computed "
+        "from counts' are responders divided by participants.",
         source="data/outcomes.csv",
     )
 

@@ -71,6 +71,29 @@ def test_a_pooled_analysis_gives_a_forest_plot_and_a_summary(book_copy):
     assert "Inconsistency could not be judged" not in " ".join(summary.notes)
 
 
+@pytest.mark.parametrize("condition", ["chronic_wounds", "vitiligo", "burns"])
+def test_the_side_by_side_plot_puts_each_scale_on_its_own_axis(book_root, condition):
+    from skinregen import views
+
+    evidence = load(book_root)
+    records = views.comparable_results(evidence, condition=condition)
+    scales = list(dict.fromkeys(r["scale"] or r["kind"] for r in records))
+    assert len(scales) > 1, "this condition's rows should be on several scales for the test to mean anything"
+    spec = views.reported_results_figure(evidence, condition=condition).spec
+    layout, traces = spec["layout"], spec["data"]
+    panel_titles = [note["text"] for note in layout["annotations"]]
+    assert panel_titles == [f"Scale: {views._short(scale, 60)}" for scale in scales]
+    assert "xaxis" + str(len(scales) + 1) not in layout
+    # Each panel plots exactly the rows on its scale: as many points per arm as rows on that scale.
+    for number, scale in enumerate(scales, 1):
+        axis = "x" if number == 1 else f"x{number}"
+        in_panel = [t for t in traces if t.get("xaxis", "x") == axis]
+        expected = sum(1 for r in records if (r["scale"] or r["kind"]) == scale)
+        assert [len(t["x"]) for t in in_panel] == [expected, expected]
+        control = next(t for t in in_panel if t["name"].startswith("Control"))
+        assert control["x"] == [r["control"] for r in records if (r["scale"] or r["kind"]) == scale]
+
+
 def test_an_analysis_of_one_study_is_refused(book_copy):
     numbers = add_count_rows(book_copy, {"qin2016clinical": (10, 20, 5, 20)})
     add_analysis(book_copy, "chronic_wounds_one", "chronic_wounds", numbers)

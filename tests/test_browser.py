@@ -104,9 +104,19 @@ def visit(browser, url: str) -> dict:
         "() => [...document.querySelectorAll('.plotly-graph-div')]"
         ".filter(div => div.querySelector('svg.main-svg')).length"
     )
+    # Tick labels that stick out of their figure's box (cut off by a margin too narrow for them).
+    clipped = page.evaluate(
+        "() => [...document.querySelectorAll('.plotly-graph-div')].flatMap(div => {"
+        " const box = div.getBoundingClientRect();"
+        " return [...div.querySelectorAll('.xtick text, .ytick text')].filter(t => {"
+        "  const r = t.getBoundingClientRect();"
+        "  return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1);"
+        " }).map(t => t.textContent); })"
+    )
     status = response.status if response else None
     context.close()
-    return {"status": status, "errors": errors, "outside": outside, "figures": figures, "drawn": drawn}
+    return {"status": status, "errors": errors, "outside": outside, "figures": figures, "drawn": drawn,
+            "clipped": clipped}
 
 
 @pytest.mark.browser
@@ -119,6 +129,7 @@ def test_page_loads_cleanly_and_draws_every_figure(browser, site_url, page_path)
     assert result["outside"] == [], f"{page_path} requested third parties: {result['outside']}"
     missing = result["figures"] - result["drawn"]
     assert missing == 0, f"{page_path}: {missing} figure(s) not drawn"
+    assert result["clipped"] == [], f"{page_path}: tick labels cut off at the figure's edge: {result['clipped']}"
 
 
 @pytest.mark.browser
