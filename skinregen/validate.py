@@ -303,6 +303,14 @@ def _translate(error, table: Table, fields: dict[str, dict]) -> Problem:
     if kind == "missing-cell":
         return Problem(table.relpath, f"row has fewer cells than the header's {len(table.header)} columns "
                                       f"(column {column} is missing)", line, key)
+    if kind == "unique-error":
+        # frictionless counts the header as row 1 and names the earlier row by that position
+        match = re.search(r"row at position (\d+)", error.note or "")
+        first = table.lines[int(match.group(1)) - 2] if match and 0 <= int(match.group(1)) - 2 < len(table.lines) \
+            else None
+        where = f" (first on line {first})" if first else ""
+        return Problem(table.relpath, f"appears more than once{where}, but the column must be unique", line, key,
+                       column, cell)
     if kind == "primary-key":
         pk = ", ".join(table.primary_key)
         return Problem(table.relpath, f"duplicate primary key ({pk}): another row has the same value", line, key)

@@ -280,6 +280,18 @@ def test_bibtex_with_duplicate_key(book_copy):
                for m in found), found
 
 
+def test_a_study_entered_twice_in_the_screening_log_is_refused(book_copy):
+    fields, rows = read_rows(book_copy, "screening")
+    first = next(index for index, row in enumerate(rows) if row["doi"])
+    second = next(index for index, row in enumerate(rows) if index > first and row["doi"])
+    rows[second]["doi"] = rows[first]["doi"]
+    write_rows(book_copy, "screening", fields, rows)
+    assert only(book_copy) == (
+        f"data/screening.csv line {second + 2} (key {rows[second]['record_no']}), column doi: "
+        f"{rows[first]['doi']} appears more than once (first on line {first + 2}), but the column must be unique"
+    )
+
+
 def test_bibtex_doi_with_resolver_prefix(book_copy):
     bib = book_copy / "references.bib"
     bib.write_text(bib.read_text() + "\n@article{extra2020thing,\n  author = {Doe, Jane},\n  title = {A thing},\n"
