@@ -76,8 +76,8 @@ def fixed_label_margin(fig: go.Figure, labels: list[str]) -> go.Figure:
     """Make room for the longest y tick label with a fixed left margin instead of plotly's automargin.
 
     With several panels, automargin has plotly draw the figure again each time a panel's labels push the
-    margin: about 100 ms more per figure on the 2-core benchmark machine (bench/). Labels must be short
-    (cut with ``views._short``) for the estimate to hold.
+    margin: about 100 ms more per figure on the 2-core benchmark machine (bench/). Meant for short labels
+    (row numbers, say): the margin does not shrink on a narrow screen.
     """
     fig.update_xaxes(automargin=False)
     fig.update_yaxes(automargin=False)

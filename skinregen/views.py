@@ -145,6 +145,9 @@ def _by_scale(records: list[dict]) -> dict[str, list[dict]]:
     return groups
 
 
+ROW_NAME_ROOM = 0.4  # of a row's height, above a panel's first row, for that row's name
+
+
 def reported_results_figure(evidence: Evidence, *, condition: str):
     """Intervention and control values side by side, one row per reported comparison, as printed.
 
@@ -162,17 +165,24 @@ def reported_results_figure(evidence: Evidence, *, condition: str):
         return Markdown(f"*No comparative study of {label.lower()} in the data prints a value for both the "
                         "stem-cell arm and the control arm, so there is nothing to plot side by side.*")
     groups = _by_scale(records)
-    panel_px, row_px = 70, 34
-    height = 110 + sum(panel_px + row_px * len(rows) for rows in groups.values())
-    fig = make_subplots(rows=len(groups), cols=1, row_heights=[len(rows) for rows in groups.values()],
+    panel_px, row_px = 70, 46
+    height = 110 + sum(panel_px + row_px * (len(rows) + ROW_NAME_ROOM) for rows in groups.values())
+    fig = make_subplots(rows=len(groups), cols=1,
+                        row_heights=[len(rows) + ROW_NAME_ROOM for rows in groups.values()],
                         vertical_spacing=min(0.3, panel_px / height),
                         subplot_titles=[f"Scale: {_short(scale, 60)}" for scale in groups])
     number, labels = 0, []
     for panel, (scale, group) in enumerate(groups.items(), 1):
+        # Each row is named by a short number on the axis and by a line of text above its points, so that the
+        # plot keeps its width on a phone (long tick labels would take it all).
         rows = []
+        suffix = "" if panel == 1 else str(panel)
         for record in group:
             number += 1
-            rows.append(_short(f"{record['study_key']}: {record['measure']}", 44) + f" [{number}]")
+            rows.append(f"[{number}]")
+            fig.add_annotation(text=_short(f"{record['study_key']}: {record['measure']}", 48), x=0, y=rows[-1],
+                               xref=f"x{suffix} domain", yref=f"y{suffix}", xanchor="left", yanchor="bottom",
+                               yshift=7, showarrow=False, font={"size": 12, "color": "#444444"})
         labels += rows
         hover = [
             f"<b>{r['study_key']}</b><br>{r['measure']}<br>time point: {r['timepoint'] or 'not printed'}<br>"
@@ -189,7 +199,8 @@ def reported_results_figure(evidence: Evidence, *, condition: str):
                 customdata=[[text, r[f"{arm}_label"]] for text, r in zip(hover, group, strict=True)],
                 hovertemplate="%{customdata[0]}<br>" + name + ": %{x} (%{customdata[1]})<extra></extra>",
             ), row=panel, col=1)
-        fig.update_yaxes(autorange="reversed", row=panel, col=1)
+        # First row at the top, with room above it for its name (below the panel's title).
+        fig.update_yaxes(range=[len(rows) - 0.5, -0.5 - ROW_NAME_ROOM], row=panel, col=1)
     # Every axis includes zero, so that a panel with one row does not blow a small gap up to full width.
     fig.update_xaxes(rangemode="tozero")
     styled(fig, title=f"{label}: reported values, stem-cell vs control", height=height)
@@ -202,7 +213,8 @@ def reported_results_figure(evidence: Evidence, *, condition: str):
         alt=f"Dot plot of {len(records)} reported comparisons in {label.lower()} studies, in {len(groups)} "
         "panels, one per scale; each row shows the value in the stem-cell arm and in the control arm as printed "
         "by the study.",
-        caption="Each row is one comparison as printed by the study, not pooled. Each panel holds the rows on one "
+        caption="Each row is one comparison as printed by the study (named above its points; hover for the time point "
+        "and p value), not pooled. Each panel holds the rows on one "
         "scale (named above it); compare values within a row, not between panels. Percentages marked 'computed "
         "from counts' are responders divided by participants.",
         source="data/outcomes.csv",

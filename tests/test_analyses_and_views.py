@@ -81,7 +81,10 @@ def test_the_side_by_side_plot_puts_each_scale_on_its_own_axis(book_root, condit
     assert len(scales) > 1, "this condition's rows should be on several scales for the test to mean anything"
     spec = views.reported_results_figure(evidence, condition=condition).spec
     layout, traces = spec["layout"], spec["data"]
-    panel_titles = [note["text"] for note in layout["annotations"]]
+    panel_titles = [note["text"] for note in layout["annotations"] if note["text"].startswith("Scale: ")]
+    row_names = [note["text"] for note in layout["annotations"] if not note["text"].startswith("Scale: ")]
+    assert row_names == [views._short(f"{r['study_key']}: {r['measure']}", 48)
+                         for scale in scales for r in records if (r["scale"] or r["kind"]) == scale]
     assert panel_titles == [f"Scale: {views._short(scale, 60)}" for scale in scales]
     assert "xaxis" + str(len(scales) + 1) not in layout
     # Each panel plots exactly the rows on its scale: as many points per arm as rows on that scale.

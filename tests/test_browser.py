@@ -210,6 +210,21 @@ def test_one_search_control_is_visible_and_no_header_bar_above_the_book(browser,
     assert header == 0 or width < 960, f"a header bar {header} px tall sits above the book at {width} px"
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize("page_path", ["chapters/conditions/chronic-wounds.html", "chapters/conditions/vitiligo.html"])
+def test_on_a_phone_every_figure_keeps_room_for_its_points(browser, site_url, page_path):
+    """Long tick labels in a fixed margin once squeezed the plot area of a figure to nothing at 390 px."""
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    page.goto(f"{site_url}/{page_path}", wait_until="load")
+    page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                           ".every(div => div.querySelector('svg.main-svg'))", timeout=15000)
+    widths = page.evaluate("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                           ".map(div => Math.round(div._fullLayout._size.w))")
+    context.close()
+    assert widths and min(widths) >= 100, f"plot areas {widths} px wide at 390 px on {page_path}"
+
+
 def test_figure_pages_preload_plotly_with_the_script_url_and_other_pages_load_neither():
     import re
 
