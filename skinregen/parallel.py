@@ -50,10 +50,10 @@ class Workers:
     ``job`` must be a module-level function (it is sent to the workers by name).
     """
 
-    def __init__(self, shared: Any, processes: int | None = None, parallel: bool | None = None):
+    def __init__(self, shared: Any, parallel: bool | None = None):
         self._shared = shared
         parallel = can_fork() if parallel is None else parallel
-        self._pool = ProcessPoolExecutor(max_workers=processes or min(2, os.cpu_count() or 1),
+        self._pool = ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
                                          mp_context=multiprocessing.get_context("fork"),
                                          initializer=_inherit, initargs=(shared,)) if parallel else None
 

@@ -306,8 +306,8 @@ def _translate(error, table: Table, fields: dict[str, dict]) -> Problem:
     if kind == "unique-error":
         # frictionless counts the header as row 1 and names the earlier row by that position
         match = re.search(r"row at position (\d+)", error.note or "")
-        first = table.lines[int(match.group(1)) - 2] if match and 0 <= int(match.group(1)) - 2 < len(table.lines) \
-            else None
+        earlier = int(match.group(1)) - 2 if match else -1
+        first = table.lines[earlier] if 0 <= earlier < len(table.lines) else None
         where = f" (first on line {first})" if first else ""
         return Problem(table.relpath, f"appears more than once{where}, but the column must be unique", line, key,
                        column, cell)

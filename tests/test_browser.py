@@ -74,6 +74,10 @@ def browser():
         instance.close()
 
 
+EVERY_FIGURE_DRAWN = ("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                      ".every(div => div.querySelector('svg.main-svg'))")
+
+
 def visit(browser, url: str) -> dict:
     """Load ``url``; return console errors, requests that left 127.0.0.1 and the figures' state."""
     context = browser.new_context()
@@ -95,11 +99,7 @@ def visit(browser, url: str) -> dict:
     response = page.goto(url, wait_until="load")
     figures = page.locator(".plotly-graph-div").count()
     if figures:
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.plotly-graph-div')]"
-            ".every(div => div.querySelector('svg.main-svg'))",
-            timeout=15000,
-        )
+        page.wait_for_function(EVERY_FIGURE_DRAWN, timeout=15000)
     drawn = page.evaluate(
         "() => [...document.querySelectorAll('.plotly-graph-div')]"
         ".filter(div => div.querySelector('svg.main-svg')).length"
@@ -217,8 +217,7 @@ def test_on_a_phone_every_figure_keeps_room_for_its_points(browser, site_url, pa
     context = browser.new_context(viewport={"width": 390, "height": 800})
     page = context.new_page()
     page.goto(f"{site_url}/{page_path}", wait_until="load")
-    page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                           ".every(div => div.querySelector('svg.main-svg'))", timeout=15000)
+    page.wait_for_function(EVERY_FIGURE_DRAWN, timeout=15000)
     widths = page.evaluate("() => [...document.querySelectorAll('.plotly-graph-div')]"
                            ".map(div => Math.round(div._fullLayout._size.w))")
     context.close()
