@@ -7,7 +7,7 @@ Two copies of the book are made under bench/out/ (not committed), sharing this c
 - ``naive``: what a newcomer gets with the defaults: `jupyter-book build .` with
   ``execute_notebooks: force``, without the book's Sphinx extension (so sphinx-thebe and the other CDN
   scripts stay), and figures stored by plotly's 'notebook' renderer (plotly.js, 4.8 MB, inlined in the
-  first figure of every page; ``SKINREGEN_BENCH_NAIVE_RENDERER=notebook``, see skinregen.figures).
+  first figure of every page; ``SKINREGEN_BENCH_NAIVE_RENDERER=notebook``, see skinregen.present.figures).
 
 Measured for both: cold build, rebuild with nothing changed, rebuild after editing one chapter; for every
 page with figures, bytes a reader downloads on a first visit and on a repeat visit (assets cached), and the
@@ -73,8 +73,8 @@ def prepare(name: str) -> Path:
     if name == "naive":
         config = (target / "_config.yml").read_text()
         config = config.replace("execute_notebooks: cache", "execute_notebooks: force")
-        config = re.sub(r"  extra_extensions:\n    - skinregen.sphinx_ext\n", "", config)
-        assert "force" in config and "skinregen.sphinx_ext" not in config, "the naive edits did not apply"
+        config = re.sub(r"  extra_extensions:\n    - skinregen.site.sphinx_ext\n", "", config)
+        assert "force" in config and "skinregen.site.sphinx_ext" not in config, "the naive edits did not apply"
         (target / "_config.yml").write_text(config)
     return target
 

@@ -7,7 +7,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from .paths import BookNotFoundError, find_book_root
+from .data.paths import BookNotFoundError, find_book_root
 
 # Distributions the book's notebooks need at run time; binder/requirements.txt pins them (and what they pull
 # in) to exactly the versions in requirements.txt. Build and test tools are left out of the Binder image.
@@ -19,7 +19,7 @@ def _root(args) -> Path:
 
 
 def cmd_check(args) -> int:
-    from .validate import check_book
+    from .data.validate import check_book
 
     root = _root(args)
     problems = check_book(root)
@@ -47,8 +47,8 @@ def cmd_fingerprint(args) -> int:
 
 def cmd_execute(args) -> int:
     """Re-execute notebooks in place so their stored outputs match a fresh run (what nbval compares)."""
-    from .atomic import write_files
-    from .chapters import execute
+    from .contribute.atomic import write_files
+    from .present.chapters import execute
 
     for name in args.notebooks:
         path = Path(name)
@@ -58,8 +58,8 @@ def cmd_execute(args) -> int:
 
 
 def cmd_add_study(args) -> int:
-    from .addstudy import InputError, add_study, template
-    from .crossref import CrossrefError
+    from .contribute.addstudy import InputError, add_study, template
+    from .contribute.crossref import CrossrefError
 
     root = _root(args)
     if args.template:
@@ -87,7 +87,7 @@ def cmd_add_study(args) -> int:
 
 
 def cmd_new_chapter(args) -> int:
-    from .newchapter import ChapterError, new_chapter
+    from .contribute.newchapter import ChapterError, new_chapter
 
     root = _root(args)
     try:

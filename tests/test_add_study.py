@@ -19,9 +19,10 @@ import yaml
 from crossref_replay import CrossrefReplay
 from studyedit import STUDY_FILES, bib_entry_text, remove_study
 
-from skinregen import atomic, cli
-from skinregen.addstudy import template
-from skinregen.validate import check_book
+from skinregen import cli
+from skinregen.contribute import atomic
+from skinregen.contribute.addstudy import template
+from skinregen.data.validate import check_book
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "add_study" / "study.yml"
@@ -227,8 +228,8 @@ def test_a_doi_already_in_the_book_is_refused_with_the_key_that_holds_it(book_ro
 
 
 def test_a_doi_already_present_is_located_on_its_own_line_after_a_cell_that_spans_lines(tmp_path):
-    from skinregen.addstudy import existing_doi
-    from skinregen.bib import Bibliography
+    from skinregen.contribute.addstudy import existing_doi
+    from skinregen.data.bib import Bibliography
 
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "studies.csv").write_text(

@@ -9,8 +9,8 @@ import pytest
 from csvedit import read_rows, write_rows
 
 from skinregen import load
-from skinregen.certainty import summary_of_findings
-from skinregen.validate import check_book
+from skinregen.data.validate import check_book
+from skinregen.stats.certainty import summary_of_findings
 
 TEST_ROW = {"domain": "wound_closure", "higher_is_better": "true", "comparison": "between_arms",
             "intervention_label": "cells", "control_label": "control", "source_location": "abstract",
@@ -50,7 +50,7 @@ def test_a_pooled_analysis_gives_a_forest_plot_and_a_summary(book_copy):
                                                  strict=True)))
     add_analysis(book_copy, "chronic_wounds_healed_test", "chronic_wounds", numbers)
     assert [str(p) for p in check_book(book_copy)] == []
-    from skinregen import views
+    from skinregen.present import views
 
     evidence = load(book_copy)
     (analysis,) = views.pooled_analyses(evidence, condition="chronic_wounds")
@@ -73,7 +73,7 @@ def test_a_pooled_analysis_gives_a_forest_plot_and_a_summary(book_copy):
 
 @pytest.mark.parametrize("condition", ["chronic_wounds", "vitiligo", "burns"])
 def test_the_side_by_side_plot_puts_each_scale_on_its_own_axis(book_root, condition):
-    from skinregen import views
+    from skinregen.present import views
 
     evidence = load(book_root)
     records = views.comparable_results(evidence, condition=condition)
@@ -163,8 +163,8 @@ def test_certainty_rules_on_made_up_studies(book_copy):
 
 
 def test_the_explorer_shows_a_static_default_view_where_there_is_no_kernel(book_root):
-    from skinregen.explorer import explorer
-    from skinregen.mystnb_plotly import PlotlyMimeRenderer
+    from skinregen.present.explorer import explorer
+    from skinregen.site.mystnb_plotly import PlotlyMimeRenderer
 
     bundle = explorer(load(book_root))._repr_mimebundle_()
     html = bundle["text/html"]
@@ -175,7 +175,7 @@ def test_the_explorer_shows_a_static_default_view_where_there_is_no_kernel(book_
 
 
 def test_the_explorer_filters(book_root):
-    from skinregen.explorer import filter_studies
+    from skinregen.present.explorer import filter_studies
 
     studies = load(book_root).studies
     chosen = filter_studies(studies, condition="burns", years=(2010, 2030), min_n=30)
@@ -185,7 +185,7 @@ def test_the_explorer_filters(book_root):
 
 
 def test_flow_counts_add_up(book_root):
-    from skinregen.overview import flow_counts
+    from skinregen.present.overview import flow_counts
 
     evidence = load(book_root)
     counts = flow_counts(evidence)

@@ -156,7 +156,7 @@ def test_a_request_to_a_third_party_is_caught(browser, site_url, tmp_path):
 
 @pytest.mark.browser
 def test_theme_icons_are_drawn_with_web_fonts_without_the_fontawesome_script(browser, site_url):
-    """The theme's 1.5 MB fontawesome.js is left out (skinregen/templates); its CSS web fonts draw the icons."""
+    """The theme's 1.5 MB fontawesome.js is left out (skinregen/site/templates); its CSS web fonts draw the icons."""
     page_path = next(page for page in PAGES if page.startswith("chapters/conditions/"))
     context = browser.new_context()
     requested: list[str] = []
@@ -179,7 +179,7 @@ def test_theme_icons_are_drawn_with_web_fonts_without_the_fontawesome_script(bro
 
 @pytest.mark.browser
 def test_search_works_though_chapter_pages_do_not_load_the_search_index(browser, site_url):
-    """Chapter pages leave out the search scripts (skinregen/templates/layout.html); search.html still finds."""
+    """Chapter pages leave out the search scripts (skinregen/site/templates/layout.html); search.html still finds."""
     page_path = next(page for page in PAGES if page.startswith("chapters/conditions/"))
     context = browser.new_context()
     requested: list[str] = []

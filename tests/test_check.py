@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from csvedit import read_rows, write_rows
 
-from skinregen.validate import check_book, parse_p_value
+from skinregen.data.validate import check_book, parse_p_value
 
 
 def set_cell(root: Path, table: str, index: int, column: str, value: str) -> dict:

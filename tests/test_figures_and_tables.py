@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 from csvedit import read_rows, write_rows
 
 import skinregen
-from skinregen import views
-from skinregen.figures import COLORWAY, PLOTLY_MIMETYPE, figure_html, show, styled
-from skinregen.tables import interactive_table
+from skinregen.present import views
+from skinregen.present.figures import COLORWAY, PLOTLY_MIMETYPE, figure_html, show, styled
+from skinregen.present.tables import interactive_table
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -78,13 +78,13 @@ def test_the_shipped_plotly_bundle_is_the_plotly_js_version_of_plotly_py():
 
     import plotly
 
-    from skinregen.sphinx_ext import ASSETS, PLOTLY_JS
+    from skinregen.site.sphinx_ext import ASSETS, PLOTLY_JS
 
     shipped = re.search(r"plotly\.js \(basic - minified\) v(\S+)", (ASSETS / PLOTLY_JS).read_text()[:400])
     full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     expected = re.search(r"plotly\.js v(\S+)", full.read_text()[:400])
     assert shipped and expected
-    assert shipped.group(1) == expected.group(1), "fetch the matching bundle (see skinregen/assets/README.md)"
+    assert shipped.group(1) == expected.group(1), "fetch the matching bundle (see skinregen/site/assets/README.md)"
 
 
 COMPILE_HINT = b"//# allFunctionsCalledOnLoad\n"
@@ -94,7 +94,7 @@ NPM_FILE_SHA256 = "99784e3abfb07b142a15e521a439e6d9addceadb3f79553fd24c72774f064
 def test_the_shipped_bundle_is_the_npm_file_after_one_compile_hint_line():
     import hashlib
 
-    from skinregen.sphinx_ext import ASSETS, PLOTLY_JS
+    from skinregen.site.sphinx_ext import ASSETS, PLOTLY_JS
 
     shipped = (ASSETS / PLOTLY_JS).read_bytes()
     assert shipped.startswith(COMPILE_HINT), "the first line must be V8's compile hint (see assets/README.md)"

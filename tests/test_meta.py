@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from skinregen import meta
+from skinregen.stats import meta
 
 
 def outcome(**values):
@@ -141,7 +141,7 @@ def independent_random_effects(estimates, variances, method):
 
 def test_every_pooled_analysis_in_the_book_is_reproduced(book_root):
     from skinregen import load
-    from skinregen.views import pooled_analyses
+    from skinregen.present.views import pooled_analyses
 
     evidence = load(book_root)
     analyses = evidence.table("analyses")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from skinregen import chapters, cli
-from skinregen.newchapter import toc_with_chapter
+from skinregen import cli
+from skinregen.contribute.newchapter import toc_with_chapter
+from skinregen.present import chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "chapters" / "_templates"
@@ -31,7 +32,7 @@ def run(root: Path, target: str, capsys) -> tuple[int, str]:
 def test_the_committed_templates_are_what_the_package_writes(kind):
     committed = json.loads((TEMPLATES / f"{kind}.ipynb").read_text(encoding="utf-8"))
     assert committed == chapters.notebook(chapters.template_cells(kind)), (
-        "chapters/_templates is out of date: run python -c \"from pathlib import Path; from skinregen.chapters "
+        "chapters/_templates is out of date: run python -c \"from pathlib import Path; from skinregen.present.chapters "
         "import write_templates; write_templates(Path('chapters/_templates'))\"")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from .data import Evidence
+from ..data.evidence import Evidence
 from .figures import COLORWAY, FigureOutput, fixed_label_margin, show, styled
 from .forest import PooledAnalysis, forest_plot, pooled_analyses  # noqa: F401  (chapters call views.*)
 from .tables import InteractiveTable, interactive_table
@@ -258,7 +258,7 @@ def pooling_note(evidence: Evidence, *, condition: str):
 
 
 def summary_of_findings(evidence: Evidence, *, condition: str) -> InteractiveTable:
-    from .certainty import summary_of_findings as summarise
+    from ..stats.certainty import summary_of_findings as summarise
 
     if evidence.studies_for(condition=condition).empty:
         return no_studies_yet(evidence, condition=condition)
@@ -278,7 +278,7 @@ DIRECTIONS = ["favours the stem-cell arm (p < 0.05)", "improved from baseline (p
 
 def result_direction(row: dict) -> str:
     """How a printed result reads: which way it points and whether its printed p value is below 0.05."""
-    from .certainty import classify_comparison
+    from ..stats.certainty import classify_comparison
 
     if row.get("comparison") == "between_arms":
         kind = classify_comparison(row)

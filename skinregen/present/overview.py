@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from .data import Evidence
+from ..data.evidence import Evidence
 from .figures import COLORWAY, FigureOutput, show, styled
 from .tables import InteractiveTable, interactive_table
 

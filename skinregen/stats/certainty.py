@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .data import Evidence
+from ..data.evidence import Evidence
 
 LEVELS = ("very low", "low", "moderate", "high")
 RANDOMIZED_DESIGNS = {"rct", "randomized_split_body"}
@@ -112,7 +112,7 @@ def classify_comparison(row: dict) -> str | None:
 def summary_of_findings(evidence: Evidence, condition: str, pooled=None) -> SummaryOfFindings:
     """The condition's evidence in numbers, and its certainty with a reason for every downgrade.
 
-    ``pooled``: the condition's :class:`skinregen.forest.PooledAnalysis` list (computed when not given).
+    ``pooled``: the condition's :class:`skinregen.present.forest.PooledAnalysis` list (computed when not given).
     """
     studies = evidence.studies_for(condition=condition)
     randomized = studies[studies["design"].isin(RANDOMIZED_DESIGNS)]
@@ -129,7 +129,7 @@ def summary_of_findings(evidence: Evidence, condition: str, pooled=None) -> Summ
         if kind:
             summary.comparisons[kind] = summary.comparisons.get(kind, 0) + 1
     if pooled is None:
-        from .forest import pooled_analyses
+        from ..present.forest import pooled_analyses
 
         pooled = pooled_analyses(evidence, condition=condition)
 

@@ -12,9 +12,9 @@ import json
 import re
 from pathlib import Path
 
+from ..data.csvrows import rows_by_id
+from ..present.chapters import ID, TITLE, execute
 from .atomic import write_files
-from .chapters import ID, TITLE, execute
-from .csvrows import rows_by_id
 
 KINDS = {"conditions": "conditions.csv", "mechanisms": "mechanisms.csv"}
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -3,9 +3,9 @@
 Why not ``fig.show()``: with plotly >= 6 under myst-nb the default renderer emits no HTML (figures vanish),
 and the 'notebook' renderer embeds all of plotly.js (about 4.8 MB) in every page. :func:`show` instead
 displays plotly's own mimetype (drawn natively by JupyterLab's plotly extension, e.g. in Binder) plus a
-plain-text summary of the numbers (what nbval compares). In the static site, :mod:`skinregen.mystnb_plotly`
+plain-text summary of the numbers (what nbval compares). In the static site, :mod:`skinregen.site.mystnb_plotly`
 turns that mimetype into a small ``<div>`` with the figure's data and layout; pages with figures load plotly.js
-from ``_static`` (see :mod:`skinregen.sphinx_ext`).
+from ``_static`` (see :mod:`skinregen.site.sphinx_ext`).
 """
 
 from __future__ import annotations

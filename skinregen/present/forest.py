@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from .data import Evidence
+from ..data.evidence import Evidence
+from ..stats.meta import POOLING_METHODS, PooledEstimate, effect_size, pool
 from .figures import COLORWAY, FigureOutput, show, styled
-from .meta import POOLING_METHODS, PooledEstimate, effect_size, pool
 
 
 @dataclass(frozen=True)

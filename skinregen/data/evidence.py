@@ -1,6 +1,6 @@
 """Load the Frictionless data package in ``data/`` into pandas DataFrames typed by its Table Schemas.
 
-The loader trusts nothing it has not checked: call :func:`skinregen.validate.check_book` (``python -m
+The loader trusts nothing it has not checked: call :func:`skinregen.data.validate.check_book` (``python -m
 skinregen check``) for the full validation; here only the descriptor's types are applied.
 """
 

@@ -5,7 +5,7 @@ The student fills in a small YAML file (``--template`` prints one, generated fro
 when online, or read from ``--bib FILE``. Before anything is written, the book as it would be after the
 change is validated by the same code as ``python -m skinregen check``; any problem is reported against the
 field of the YAML file that causes it, and nothing is written. Files are written all-or-nothing
-(:mod:`skinregen.atomic`): existing rows keep their bytes and their order; new rows and the new entry are
+(:mod:`skinregen.contribute.atomic`): existing rows keep their bytes and their order; new rows and the new entry are
 appended, so a diff shows only the new study.
 """
 
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import yaml
 
+from ..data.bib import DOI_PATTERN, format_entry, read_bibliography
+from ..data.csvrows import rows_by_id, rows_with_lines
+from ..data.validate import check_book, parse_p_value
 from .atomic import write_files
-from .bib import DOI_PATTERN, format_entry, read_bibliography
-from .csvrows import rows_by_id, rows_with_lines
-from .validate import check_book, parse_p_value
 
 # Columns filled in by add-study itself, never by the student.
 DERIVED = {

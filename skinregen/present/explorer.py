@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from .data import Evidence
+from ..data.evidence import Evidence
 from .figures import COLORWAY, figure_html, figure_spec, show, styled
 from .overview import DESIGN_RANK
 from .tables import interactive_table

@@ -462,7 +462,7 @@ def _typed_outcome(row: dict) -> dict:
 
 def _analysis_rules(tables: dict[str, Table]) -> list[Problem]:
     """Each analysis pools at least two studies of its own condition, one row each, with computable effects."""
-    from .meta import EffectSizeError, effect_size
+    from ..stats.meta import EffectSizeError, effect_size
 
     problems: list[Problem] = []
     analyses, rows, outcomes, studies = (tables.get(name) for name in

@@ -2,7 +2,7 @@
 
 plotly.js is the partial "basic" bundle in ``assets/`` (the trace types the book draws; see its README),
 loaded only by pages that hold a figure, from one URL the browser caches across pages. Each figure's output
-carries only its data and layout (see :mod:`skinregen.figures`).
+carries only its data and layout (see :mod:`skinregen.present.figures`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _page_scripts(app, pagename, templatename, context, doctree) -> None:
 
     Jupyter Book always loads sphinx-thebe: its inline configuration is added twice (a console error) and it
     points at a CDN. myst-nb adds require.js and the ipywidgets manager from CDNs to pages whose notebook
-    stored widget state; the site never draws widgets (see skinregen.explorer), its outputs carry HTML
+    stored widget state; the site never draws widgets (see skinregen.present.explorer), its outputs carry HTML
     fallbacks.
     """
     if has_figure(doctree):

@@ -2,7 +2,7 @@
 
 Registered in ``pyproject.toml`` under the ``myst_nb.mime_renderers`` entry point. For HTML builders it
 gives plotly's mimetype priority over every other output, and renders it with
-:func:`skinregen.figures.figure_html` (caption and alt text come from the output's metadata).
+:func:`skinregen.present.figures.figure_html` (caption and alt text come from the output's metadata).
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import json
 
 from docutils import nodes
 
-from .chapters import WIDGET_VIEW_MIMETYPE
-from .figures import PLOTLY_MIMETYPE, figure_html
+from ..present.chapters import WIDGET_VIEW_MIMETYPE
+from ..present.figures import PLOTLY_MIMETYPE, figure_html
 
 
 class PlotlyMimeRenderer:
     # plotly's mimetype first; the ipywidgets view never (the site has no kernel and no saved widget state, so
-    # an output's HTML fallback is shown instead; see skinregen.explorer).
+    # an output's HTML fallback is shown instead; see skinregen.present.explorer).
     mime_priority_overrides = [
         (builder, PLOTLY_MIMETYPE, 1) for builder in ("html", "dirhtml", "singlehtml", "readthedocs")
     ] + [

@@ -1,0 +1,1 @@
+"""Students' commands: add-study, new-chapter (with Crossref and atomic writes)."""

@@ -1,0 +1,1 @@
+"""The Sphinx extension, the myst-nb plotly renderer, the assets and templates the site ships."""

@@ -1,0 +1,1 @@
+"""Effect sizes, pooling, certainty of evidence, risk of bias."""
