@@ -89,6 +89,25 @@ class Evidence:
     def study_mechanisms(self) -> pd.DataFrame:
         return self.table("study_mechanisms")
 
+    @cached_property
+    def references(self) -> dict:
+        """Author-year label and full reference of every entry of references.bib (see data/citations.py)."""
+        from .citations import references
+
+        return references(self.root / "references.bib")
+
+    def cite(self, key: str) -> str:
+        """'First author et al., year' for a study or source (the key itself only when the bibliography lacks it)."""
+        reference = self.references.get(key)
+        return reference.label if reference else key
+
+    def cite_html(self, key: str) -> str:
+        """The author-year label linked to the full reference in the bibliography."""
+        import html
+
+        reference = self.references.get(key)
+        return reference.link_html() if reference else html.escape(key)
+
     def vocabulary(self, name: str) -> pd.DataFrame:
         """A vocabulary table (conditions, designs, product_types, cell_sources, mechanisms, outcome_domains)."""
         if name not in self._vocabularies:

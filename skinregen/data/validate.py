@@ -29,7 +29,12 @@ from .parallel import Workers
 
 HEADER_ERRORS = {"missing-label", "extra-label", "duplicate-label", "incorrect-label", "blank-label"}
 FRICTIONLESS_CONSTRAINT = re.compile(r'constraint "(?P<name>\w+)" is "(?P<value>.*)"', re.S)
-P_VALUE_TEXT = re.compile(r"^\s*[pP]?\s*(?P<rel><=|>=|≤|≥|<|>|=)?\s*(?P<num>0?\.\d+|0|1(?:\.0+)?)\s*$")
+# A p value as printed; words after it ('at each time point') or a second value ('< 0.05, <0.001') may follow.
+P_VALUE_TEXT = re.compile(r"^\s*[pP]?\s*(?P<rel><=|>=|≤|≥|<|>|=)?\s*(?P<num>0?\.\d+|0|1(?:\.0+)?)"
+                          r"(?P<tail>[,;(a-zA-Z].*)?\s*$")
+STRICT_NEW_FIELDS = False  # TEMPORARY while the session's data batches are merged
+# Printed statements of non-significance: kept as printed, with no number parsed from them.
+NOT_SIGNIFICANT_TEXTS = ("ns", "n.s.", "not significant", "not statistically significant", "no significant difference")
 
 
 @dataclass(frozen=True)
@@ -320,11 +325,16 @@ def _translate(error, table: Table, fields: dict[str, dict]) -> Problem:
 # ---------------------------------------------------------------------------------------- custom rules
 
 
+def is_not_significant_statement(text: str | None) -> bool:
+    return bool(text) and text.strip().lower() in NOT_SIGNIFICANT_TEXTS
+
+
 def parse_p_value(text: str | None) -> tuple[float, str] | None:
     """Parse a p value as printed ('<0.001', 'p = .03', '0.04') into (number, relation); None if not numeric."""
     if not text:
         return None
-    match = P_VALUE_TEXT.match(text.replace(" ", ""))
+    # A middle dot is a decimal point in some journals (The Lancet prints "0·002").
+    match = P_VALUE_TEXT.match(text.replace(" ", "").replace("\u00b7", "."))
     if not match:
         return None
     relation = {"≤": "<=", "≥": ">="}.get(match.group("rel") or "=", match.group("rel") or "=")
@@ -395,6 +405,12 @@ def _study_rules(tables: dict[str, Table], bib) -> list[Problem]:
             if row.get("report_key") and row.get("report_key") not in bib.entries:
                 problems.append(_row_problem(reports, index, "report_key", row.get("report_key"),
                                              "has no entry in references.bib"))
+            elif STRICT_NEW_FIELDS and row.get("report_key"):
+                entry = bib.entries[row["report_key"]]
+                if not (entry.get("doi") or entry.get("pmid") or entry.get("url")):
+                    problems.append(_row_problem(reports, index, "report_key", row.get("report_key"),
+                                                 "its entry in references.bib has no doi, pmid or url: a study's "
+                                                 "entry carries the address of the page that was read (url)"))
             if row.get("role") == "main":
                 if row.get("report_key") != row.get("study_key"):
                     problems.append(_row_problem(reports, index, "report_key", row.get("report_key"),
@@ -416,6 +432,16 @@ def _outcome_rules(tables: dict[str, Table]) -> list[Problem]:
         text = row.get("p_value_text") or None
         parsed = parse_p_value(text)
         number, relation = _as_float(row.get("p_value")), row.get("p_value_relation") or None
+        if text and parsed is None and not is_not_significant_statement(text):
+            problems.append(_row_problem(outcomes, index, "p_value_text", text,
+                                         "is neither a p value as printed ('<0.001', 'p = .03', '0·002') nor a "
+                                         f"statement of non-significance ({', '.join(NOT_SIGNIFICANT_TEXTS)})"))
+        if STRICT_NEW_FIELDS and row.get("comparison") == "between_arms" and not row.get("comparator_type"):
+            problems.append(_row_problem(outcomes, index, "comparator_type", None,
+                                         "is empty: a between-arm result needs its comparator type"))
+        if row.get("comparison") == "within_arm_change" and row.get("comparator_type") not in (None, "", "baseline"):
+            problems.append(_row_problem(outcomes, index, "comparator_type", row.get("comparator_type"),
+                                         "must be 'baseline' for a within-arm change"))
         if parsed is None and (number is not None or relation):
             problems.append(_row_problem(outcomes, index, "p_value", row.get("p_value"),
                                          f"is given, but p_value_text {text!r} holds no p value"))
@@ -462,7 +488,7 @@ def _typed_outcome(row: dict) -> dict:
 
 def _analysis_rules(tables: dict[str, Table]) -> list[Problem]:
     """Each analysis pools at least two studies of its own condition, one row each, with computable effects."""
-    from ..stats.meta import EffectSizeError, effect_size
+    from ..stats.effects import EffectSizeError, effect_size
 
     problems: list[Problem] = []
     analyses, rows, outcomes, studies = (tables.get(name) for name in
@@ -505,12 +531,48 @@ def _analysis_rules(tables: dict[str, Table]) -> list[Problem]:
     return problems
 
 
+ROB_JUDGEMENTS = {"rob2": {"low", "some_concerns", "high", "no_information"},
+                  "robins_i": {"low", "moderate", "serious", "critical", "no_information"},
+                  "uncontrolled": {"critical"}}
+ROB_TOOL_OF_DESIGN = {"rct": "rob2", "randomized_split_body": "rob2", "nonrandomized_controlled": "robins_i",
+                      "single_arm_trial": "uncontrolled", "case_series": "uncontrolled"}
+ROB_DOMAINS = {"rob2": {"randomization", "deviations", "missing_data", "measurement", "selection_reported", "overall"},
+               "robins_i": {"confounding", "selection_participants", "classification_interventions", "deviations",
+                            "missing_data", "measurement", "selection_reported", "overall"},
+               "uncontrolled": {"no_control_group"}}
+
+
+def _risk_of_bias_rules(tables: dict[str, Table]) -> list[Problem]:
+    """Each judgement uses its tool's scale and domains, and the tool fits the study's design."""
+    problems: list[Problem] = []
+    rob, studies = tables.get("risk_of_bias"), tables.get("studies")
+    if rob is None or studies is None:
+        return problems
+    design = {row.get("key"): row.get("design") for _, row in studies.records()}
+    for index, row in rob.records():
+        tool, domain, judgement = row.get("tool"), row.get("domain"), row.get("judgement")
+        if tool in ROB_JUDGEMENTS and judgement and judgement not in ROB_JUDGEMENTS[tool]:
+            problems.append(_row_problem(rob, index, "judgement", judgement,
+                                         f"is not on the {tool} scale ({', '.join(sorted(ROB_JUDGEMENTS[tool]))})"))
+        if tool in ROB_DOMAINS and domain and domain not in ROB_DOMAINS[tool]:
+            problems.append(_row_problem(rob, index, "domain", domain, f"is not a domain of {tool} "
+                                         f"({', '.join(sorted(ROB_DOMAINS[tool]))})"))
+        expected = ROB_TOOL_OF_DESIGN.get(design.get(row.get("study_key")))
+        if expected and tool and tool != expected:
+            problems.append(_row_problem(rob, index, "tool", tool, f"does not fit the study's design "
+                                         f"{design.get(row.get('study_key'))} (expected {expected})"))
+    return problems
+
+
 def _screening_rules(tables: dict[str, Table]) -> list[Problem]:
     problems: list[Problem] = []
     screening = tables.get("screening")
     if screening is None:
         return problems
     for index, row in screening.records():
+        if row.get("decision") == "excluded" and row.get("reason_category") in (None, "", "awaiting_classification"):
+            problems.append(_row_problem(screening, index, "reason_category", row.get("reason_category"),
+                                         "an excluded record needs a reason category"))
         awaiting = row.get("reason_category") == "awaiting_classification"
         if row.get("decision") and awaiting != (row.get("decision") == "awaiting_classification"):
             problems.append(_row_problem(screening, index, "decision", row.get("decision"),
@@ -603,7 +665,8 @@ def check_book(root: Path, parallel: bool | None = None) -> list[Problem]:
         foreign_key_problems = {name: _foreign_key_problems(descriptor, resource, tables[name], tables)
                                 for resource in (descriptor or {}).get("resources", [])
                                 if (name := resource.get("name")) in tables}
-        rules = [*_outcome_rules(tables), *_analysis_rules(tables), *_screening_rules(tables)] if descriptor else []
+        rules = [*_outcome_rules(tables), *_analysis_rules(tables), *_screening_rules(tables),
+                 *_risk_of_bias_rules(tables)] if descriptor else []
         bib, bib_problems = bib_job.result()
         for name in tables:  # in the order of data/datapackage.json
             problems.extend(schema_jobs[name].result())

@@ -8,6 +8,7 @@ adds a filter box and click-to-sort headers to every ``table.skinregen-table``. 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -21,7 +22,17 @@ def doi_url(doi: str) -> str:
     return DOI_RESOLVER + quote(doi, safe="/:;()._-")
 
 
+class HtmlCell(str):
+    """Cell content that is already HTML, built by this package from escaped parts (links, details)."""
+
+    def plain(self) -> str:
+        """The text a reader sees, for the notebook's plain-text output (what nbval compares)."""
+        return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<br\s*/?>", "; ", self)))
+
+
 def _cell_text(value) -> str:
+    if isinstance(value, HtmlCell):
+        return value.plain()
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -49,7 +60,10 @@ class InteractiveTable:
             cells = []
             for col, value in zip(columns, record, strict=True):
                 text = _cell_text(value)
-                if col == self.doi_column and text:
+                wide = WIDE if col in self.wide_columns else ""
+                if isinstance(value, HtmlCell):
+                    cells.append(f"<td{wide}>{value}</td>")
+                elif col == self.doi_column and text:
                     cells.append(f'<td><a href="{html.escape(doi_url(text), quote=True)}">{html.escape(text)}</a></td>')
                 elif col in self.wide_columns:
                     cells.append(f'<td class="wide">{html.escape(text)}</td>')

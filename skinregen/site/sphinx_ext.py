@@ -69,8 +69,40 @@ def _preload_plotly(context) -> None:
         context["metatags"] = preload + context.get("metatags", "")
 
 
+INCLUDED_KEYS_PLACEHOLDER = "{{included-study-keys}}"
+BIBLIOGRAPHY_PAGE = "chapters/bibliography"
+
+
+def included_study_keys(root: Path) -> list[str]:
+    """Keys of the included studies and of their other reports (data/studies.csv, data/reports.csv)."""
+    import csv
+
+    keys = []
+    for name, column in (("studies.csv", "key"), ("reports.csv", "report_key")):
+        with open(root / "data" / name, newline="", encoding="utf-8-sig") as handle:
+            keys += [row[column] for row in csv.DictReader(handle) if row.get(column)]
+    return sorted(set(keys))
+
+
+def _included_studies_filter(app, docname, source) -> None:
+    """The bibliography page lists the included studies apart: its filter names them (from data/)."""
+    if docname == BIBLIOGRAPHY_PAGE and INCLUDED_KEYS_PLACEHOLDER in source[0]:
+        keys = "|".join(re.escape(key) for key in included_study_keys(Path(app.srcdir)))
+        source[0] = source[0].replace(INCLUDED_KEYS_PLACEHOLDER, keys)
+
+
+def _study_links(app, pagename, templatename, context, doctree) -> None:
+    """Links written as skinregen-ref:<key> (skinregen.data.citations) point at the entry on the bibliography page."""
+    body = context.get("body")
+    if body and "skinregen-ref:" in body:
+        target = context["pathto"](BIBLIOGRAPHY_PAGE) + "#ref-"
+        context["body"] = body.replace('href="skinregen-ref:', f'href="{target}')
+
+
 def setup(app):
     app.connect("config-inited", _add_static_paths)
+    app.connect("source-read", _included_studies_filter)
+    app.connect("html-page-context", _study_links)
     app.connect("html-page-context", _page_scripts)
     app.add_js_file("skinregen.js", priority=500)
     app.add_css_file("skinregen.css")
