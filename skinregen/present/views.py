@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
 from ..data.evidence import Evidence
-from .figures import COLORWAY, FigureOutput, fixed_label_margin, show, styled
-from .forest import PooledAnalysis, forest_plot, pooled_analyses  # noqa: F401  (chapters call views.*)
-from .tables import InteractiveTable, interactive_table
+from ..stats.certainty import PRODUCT_CLASS_LABELS
+from .figures import COLORWAY, FigureOutput, show, styled
+from .forest import PooledAnalysis, comparison_forest, condition_effects, forest_plot, pooled_analyses  # noqa: F401
+from .risk_of_bias_figures import risk_of_bias_figures
+from .summaries import approval_sentence, plain_language_summary, summary_of_findings  # noqa: F401 (chapters)
+from .tables import HtmlCell, InteractiveTable, interactive_table
 
-STUDY_TABLE_COLUMNS = {
-    "key": "Study",
-    "year": "Year",
-    "design_label": "Design",
-    "n_enrolled": "n",
-    "product_label": "Product",
-    "comparator": "Comparator",
-    "follow_up_text": "Follow-up",
-    "evidence_level": "Evidence level",
-    "main_result": "Main result",
-    "doi": "DOI",
-}
+STUDY_TABLE_COLUMNS = ["Study", "Design", "n", "Product", "Main result", "Details"]
 
 
 def _with_labels(evidence: Evidence, studies):
@@ -52,7 +46,15 @@ def study_table(evidence: Evidence, *, condition: str | None = None,
     studies = _with_labels(evidence, evidence.studies_for(condition=condition, mechanism=mechanism))
     if studies.empty and (condition or mechanism):
         return no_studies_yet(evidence, condition=condition, mechanism=mechanism)
-    frame = studies[list(STUDY_TABLE_COLUMNS)].rename(columns=STUDY_TABLE_COLUMNS)
+    frame = pd.DataFrame({
+        "Study": [HtmlCell(evidence.cite_html(k)) for k in studies["key"]],
+        "Design": studies["design_label"],
+        "n": studies["n_enrolled"],
+        "Product": [f"{p} ({PRODUCT_CLASS_LABELS[c].split(' (')[0].lower()})"
+                    for p, c in zip(studies["product_label"], studies["product_class"], strict=True)],
+        "Main result": studies["main_result"],
+        "Details": [HtmlCell(_details(evidence, row)) for row in studies.to_dict("records")],
+    })
     if condition:
         scope = evidence.label("conditions", condition)
     elif mechanism:
@@ -63,10 +65,34 @@ def study_table(evidence: Evidence, *, condition: str | None = None,
     return interactive_table(
         frame,
         caption=f"Human studies: {scope} ({len(frame)} studies, {participants} participants enrolled)",
-        doi_column="DOI",
-        numeric_columns=["Year", "n", "Evidence level"],
-        wide_columns=["Main result", "Comparator"],
+        doi_column=None,
+        numeric_columns=["n"],
+        wide_columns=["Main result"],
     )
+
+
+def _details(evidence: Evidence, row: dict) -> str:
+    """The rest of a study's record, folded into an expandable detail (so the table fits a phone)."""
+    from ..stats.risk_of_bias import JUDGEMENT_LABELS, overall_judgements
+
+    overall = overall_judgements(evidence.table("risk_of_bias")).get(row["key"])
+    reference = evidence.references.get(row["key"])
+    items = [
+        ("Comparator", row.get("comparator") or "none (no control group)"),
+        ("Co-intervention", row.get("combination") or "none"),
+        ("Follow-up", row.get("follow_up_text") or "not printed"),
+        ("Country", row.get("country") or "not printed"),
+        ("Funding", row.get("funding") or "not stated in what was read"),
+        ("Risk of bias (overall)", JUDGEMENT_LABELS[overall[1]] + f" ({overall[0].replace('_', '-').upper()})"
+         if overall else "not yet judged"),
+        ("Read", {"abstract": "abstract only", "full_text": "full text"}.get(row.get("source_checked"), "")),
+        ("Checked", {"second_reader": "by a second reader", "quote_check": "against quoted source sentences; "
+                     "second reading to do"}.get(row.get("verification"), "")),
+    ]
+    body = "".join(f"<dt>{html.escape(name)}</dt><dd>{html.escape(str(value))}</dd>" for name, value in items)
+    if reference is not None and reference.url:
+        body += f'<dt>Source</dt><dd><a href="{html.escape(reference.url, quote=True)}">{html.escape(reference.url)}</a></dd>'
+    return f"<details><summary>More</summary><dl>{body}</dl></details>"
 
 
 def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
@@ -81,7 +107,7 @@ def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
         fig.add_trace(
             go.Bar(
                 x=group["n_enrolled"].astype(int).tolist(),
-                y=group["key"].tolist(),
+                y=[evidence.cite(k) for k in group["key"]],
                 orientation="h",
                 name=str(design),
                 marker_color=COLORWAY[index % len(COLORWAY)],
@@ -92,144 +118,20 @@ def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
     label = evidence.label("conditions", condition)
     styled(fig, title=f"{label}: participants per study", x_title="Participants enrolled (people)",
            y_title="Study", height=max(300, 40 + 28 * len(studies)))
-    fig.update_yaxes(categoryorder="array", categoryarray=studies["key"].tolist())
+    fig.update_yaxes(categoryorder="array", categoryarray=[evidence.cite(k) for k in studies["key"]])
     return show(
         fig,
         alt=f"Horizontal bar chart of the number of participants enrolled in each of {len(studies)} studies "
         f"of {label.lower()}, coloured by study design.",
         caption=f"Participants enrolled in each human study of {label.lower()}, by design."
-        + (f" Not shown (no enrolment count printed): {', '.join(unreported)}." if unreported else ""),
+        + (f" Not shown (no enrolment count printed): {', '.join(evidence.cite(k) for k in unreported)}."
+           if unreported else ""),
         source="data/studies.csv",
     )
 
 
 def _short(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
-
-
-def _arm_value(row, arm: str):
-    """An arm's reported value, or its responders as a percentage when only counts are printed."""
-    value = row[f"{arm}_value"]
-    if value is not None and value == value:  # not missing
-        return float(value), str(row[f"{arm}_stat"] or "value"), False
-    events, total = row[f"{arm}_events"], row[f"{arm}_total"]
-    if events is not None and events == events and total:
-        return round(100 * float(events) / float(total), 1), "percent (computed from counts)", True
-    return None, None, False
-
-
-def comparable_results(evidence: Evidence, *, condition: str):
-    """Between-arm outcome rows of a condition that print a value (or counts) for both arms."""
-    outcomes = evidence.outcomes_for(evidence.studies_for(condition=condition)["key"])
-    records = []
-    for row in outcomes[outcomes["comparison"] == "between_arms"].to_dict("records"):
-        int_value, int_kind, int_computed = _arm_value(row, "int")
-        ctrl_value, ctrl_kind, ctrl_computed = _arm_value(row, "ctrl")
-        if int_value is None or ctrl_value is None:
-            continue
-        records.append({
-            "study_key": row["study_key"], "measure": row["measure"], "timepoint": row["timepoint"] or "",
-            "scale": row["scale"] or "", "higher_is_better": row["higher_is_better"],
-            "intervention": int_value, "control": ctrl_value, "kind": int_kind,
-            "intervention_label": row["intervention_label"], "control_label": row["control_label"],
-            "p_value_text": row["p_value_text"] or "", "computed": int_computed or ctrl_computed,
-        })
-    return records
-
-
-def _by_scale(records: list[dict]) -> dict[str, list[dict]]:
-    """Records grouped by the scale their values are on, in order of first appearance."""
-    groups: dict[str, list[dict]] = {}
-    for record in records:
-        groups.setdefault(record["scale"] or record["kind"], []).append(record)
-    return groups
-
-
-ROW_NAME_ROOM = 0.4  # of a row's height, above a panel's first row, for that row's name
-
-
-def reported_results_figure(evidence: Evidence, *, condition: str):
-    """Intervention and control values side by side, one row per reported comparison, as printed.
-
-    Values are not pooled. Rows are grouped in one panel per scale (named in the panel's title), so that an
-    axis never mixes units (cm² beside %, days beside lesions). Responder counts are shown as percentages
-    computed from the printed counts.
-    """
-    from plotly.subplots import make_subplots
-
-    records = comparable_results(evidence, condition=condition)
-    label = evidence.label("conditions", condition)
-    if not records:
-        from IPython.display import Markdown
-
-        return Markdown(f"*No comparative study of {label.lower()} in the data prints a value for both the "
-                        "stem-cell arm and the control arm, so there is nothing to plot side by side.*")
-    groups = _by_scale(records)
-    panel_px, row_px = 70, 46
-    height = 110 + sum(panel_px + row_px * (len(rows) + ROW_NAME_ROOM) for rows in groups.values())
-    fig = make_subplots(rows=len(groups), cols=1,
-                        row_heights=[len(rows) + ROW_NAME_ROOM for rows in groups.values()],
-                        vertical_spacing=min(0.3, panel_px / height),
-                        subplot_titles=[f"Scale: {_short(scale, 60)}" for scale in groups])
-    number, labels = 0, []
-    for panel, (scale, group) in enumerate(groups.items(), 1):
-        # Each row is named by a short number on the axis and by a line of text above its points, so that the
-        # plot keeps its width on a phone (long tick labels would take it all).
-        rows = []
-        suffix = "" if panel == 1 else str(panel)
-        for record in group:
-            number += 1
-            rows.append(f"[{number}]")
-            fig.add_annotation(text=_short(f"{record['study_key']}: {record['measure']}", 48), x=0, y=rows[-1],
-                               xref=f"x{suffix} domain", yref=f"y{suffix}", xanchor="left", yanchor="bottom",
-                               yshift=7, showarrow=False, font={"size": 12, "color": "#444444"})
-        labels += rows
-        hover = [
-            f"<b>{r['study_key']}</b><br>{r['measure']}<br>time point: {r['timepoint'] or 'not printed'}<br>"
-            f"scale: {scale}<br>p as printed: {r['p_value_text'] or 'not printed'}"
-            + ("<br>higher is better" if r["higher_is_better"] is True else
-               "<br>lower is better" if r["higher_is_better"] is False else "")
-            for r in group
-        ]
-        for arm, name, color, symbol in (("intervention", "Stem-cell arm or side", COLORWAY[0], "circle"),
-                                         ("control", "Control arm or side", COLORWAY[1], "diamond")):
-            fig.add_trace(go.Scatter(
-                x=[r[arm] for r in group], y=rows, mode="markers", name=name, legendgroup=arm,
-                showlegend=panel == 1, marker={"color": color, "size": 11, "symbol": symbol},
-                customdata=[[text, r[f"{arm}_label"]] for text, r in zip(hover, group, strict=True)],
-                hovertemplate="%{customdata[0]}<br>" + name + ": %{x} (%{customdata[1]})<extra></extra>",
-            ), row=panel, col=1)
-        # First row at the top, with room above it for its name (below the panel's title).
-        fig.update_yaxes(range=[len(rows) - 0.5, -0.5 - ROW_NAME_ROOM], row=panel, col=1)
-    # Every axis includes zero, so that a panel with one row does not blow a small gap up to full width.
-    fig.update_xaxes(rangemode="tozero")
-    styled(fig, title=f"{label}: reported values, stem-cell vs control", height=height)
-    # The legend goes above the first panel's title (the template puts it just above the plot area).
-    plot_px = height - 90 - 60
-    fig.update_layout(margin_t=120, legend_y=1 + 28 / (plot_px - 30))
-    fixed_label_margin(fig, labels)
-    return show(
-        fig,
-        alt=f"Dot plot of {len(records)} reported comparisons in {label.lower()} studies, in {len(groups)} "
-        "panels, one per scale; each row shows the value in the stem-cell arm and in the control arm as printed "
-        "by the study.",
-        caption="Each row is one comparison as printed by the study (named above its points; hover for the time point "
-        "and p value), not pooled. Each panel holds the rows on one "
-        "scale (named above it); compare values within a row, not between panels. Percentages marked 'computed "
-        "from counts' are responders divided by participants.",
-        source="data/outcomes.csv",
-    )
-
-
-# ------------------------------------------------------------------------------------------------ results
-
-
-def reported_results(evidence: Evidence, *, condition: str):
-    """Forest plots of the condition's pooled analyses, or, when none exists, the side-by-side dot plot."""
-    analyses = pooled_analyses(evidence, condition=condition)
-    if analyses:
-        return Outputs([forest_plot(analysis) for analysis in analyses])
-    return reported_results_figure(evidence, condition=condition)
 
 
 class Outputs(list):
@@ -242,31 +144,103 @@ class Outputs(list):
             display(item)
 
 
-def pooling_note(evidence: Evidence, *, condition: str):
-    """A sentence saying what was pooled and why, or why nothing was."""
+# ------------------------------------------------------------------------------------------------ effects
+
+
+def effects_forest(evidence: Evidence, *, condition: str):
+    """The condition's forest plots: pooled analyses first (where defined), then every comparison's effect."""
     from IPython.display import Markdown
 
-    analyses = pooled_analyses(evidence, condition=condition)
-    if analyses:
-        return Markdown("\n\n".join(f"**{a.title}.** {a.pooled.summary()} {a.rationale}" for a in analyses))
-    records = comparable_results(evidence, condition=condition)
-    return Markdown(
-        "**Not pooled.** "
-        + (f"{len(records)} comparisons print a value for both arms, but " if records else "")
-        + "no two studies of this condition report the same kind of outcome with the dispersion or counts a "
-        "pooled estimate needs (and a comparable time point and comparator), so each study is shown on its own.")
+    pooled = [forest_plot(a) for a in pooled_analyses(evidence, condition=condition)]
+    figures = comparison_forest(evidence, condition=condition)
+    label = evidence.label("conditions", condition).lower()
+    if not pooled and not figures:
+        return Markdown(f"*No comparison in the studies of {label} prints what an effect size needs (responders "
+                        "per arm, or means with SD or SE and n per arm, or an effect with its confidence interval), "
+                        "so there is no forest plot. The primary outcomes below are reported as the studies "
+                        "printed them.*")
+    note = Markdown("**Pooled.** " + " ".join(f"{a.title}: {a.pooled.summary()} {a.rationale}"
+                                              for a in pooled_analyses(evidence, condition=condition))) if pooled \
+        else Markdown("**Not pooled.** No two comparisons here share the product class, comparator, outcome and time "
+                      "point closely enough to be combined (methods chapter); each is shown on its own.")
+    return Outputs([note, *pooled, *figures])
 
 
-def summary_of_findings(evidence: Evidence, *, condition: str) -> InteractiveTable:
-    from ..stats.certainty import summary_of_findings as summarise
+def _printed_result(row: dict) -> str:
+    from .forest import arms_text
 
-    if evidence.studies_for(condition=condition).empty:
+    text = arms_text(row)
+    p = row.get("p_value_text")
+    if p:
+        text = (text + "; " if text else "") + f"p {p}" if not str(p).startswith(("<", ">", "=", "≤", "≥")) else (
+            (text + "; " if text else "") + f"p {p}")
+    return text or "no numbers printed"
+
+
+def primary_outcomes(evidence: Evidence, *, condition: str) -> InteractiveTable:
+    """Each controlled study's primary outcome first: what it is, the effect with its CI where computable, n."""
+    studies = evidence.studies_for(condition=condition)
+    if studies.empty:
         return no_studies_yet(evidence, condition=condition)
-    summary = summarise(evidence, condition, pooled_analyses(evidence, condition=condition))
+    effects = condition_effects(evidence, condition)
+    outcomes = evidence.outcomes_for(studies["key"])
+    records = []
+    for study in studies.to_dict("records"):
+        own = outcomes[(outcomes["study_key"] == study["key"]) & (outcomes["domain"] != "intervention_detail")]
+        if own.empty:
+            continue
+        primary = own[own["is_primary"].fillna(False).astype(bool)]
+        named = not primary.empty
+        chosen = (primary if named else own[own["comparison"] == "between_arms"]).head(1)
+        if chosen.empty:
+            chosen = own.head(1)
+        row = {k: (None if pd.isna(v) else v) for k, v in chosen.iloc[0].to_dict().items()}
+        effect = effects[(effects["study_key"] == study["key"]) & (effects["outcome_no"] == row["outcome_no"])] \
+            if not effects.empty else effects
+        if not effect.empty:
+            e = effect.iloc[0]
+            from ..stats.effects import MEASURE_LABELS
+
+            result = (f"{MEASURE_LABELS[e['measure']]} {e['estimate']:.2f} (95% CI {e['ci_low']:.2f} to "
+                      f"{e['ci_high']:.2f}); favours {e['favours']}")
+        elif row["comparison"] == "between_arms":
+            result = "no effect computable: " + _printed_result(row)
+            if row.get("p_value_text") and row.get("int_value") is None and row.get("int_events") is None:
+                result = f"p printed ({row['p_value_text']}), arm values not printed"
+        else:
+            result = "before vs after treatment only (no control): " + _printed_result(row)
+        records.append({
+            "Study": HtmlCell(evidence.cite_html(study["key"])),
+            "Design": evidence.label("designs", study["design"]),
+            "n": study["n_enrolled"],
+            "Outcome": f"{row['measure']} ({row.get('timepoint') or 'time point not printed'})"
+                       + ("" if named else " — no primary outcome named in what was read"),
+            "Result": result,
+            "Unit": row.get("unit_of_analysis") or "not recorded",
+        })
+    frame = pd.DataFrame(records)
+    if frame.empty:
+        return no_studies_yet(evidence, condition=condition)
+    return interactive_table(frame, caption=f"Primary outcome of each study ({len(frame)} studies): the outcome "
+                             "the study named as primary, or else its first reported comparison", doi_column=None,
+                             numeric_columns=["n"], wide_columns=["Outcome", "Result"])
+
+
+def risk_of_bias(evidence: Evidence, *, condition: str):
+    """robvis-style traffic lights and summary bars for the condition's controlled studies."""
+    from IPython.display import Markdown
+
+    studies = evidence.studies_for(condition=condition)
     label = evidence.label("conditions", condition)
-    caption = f"Summary of findings: {label} (certainty: {summary.certainty})"
-    return interactive_table(summary.as_table(), caption=caption, doi_column=None, numeric_columns=[],
-                             wide_columns=["Assessment"])
+    figures = risk_of_bias_figures(evidence, studies["key"], label)
+    uncontrolled = studies[studies["design"].isin(["single_arm_trial", "case_series"])]
+    judged = set(evidence.table("risk_of_bias")["study_key"])
+    missing = [k for k in studies["key"] if k not in judged]
+    text = (f"{len(uncontrolled)} of {len(studies)} studies had no control group: their risk of bias for any "
+            "comparative claim is critical, and they are not drawn below.")
+    if missing:
+        text += f" Not yet judged: {', '.join(evidence.cite(k) for k in missing)}."
+    return Outputs([Markdown(text), *figures]) if figures else Markdown(text + " No controlled study to draw.")
 
 
 # ---------------------------------------------------------------------------------------------- mechanisms

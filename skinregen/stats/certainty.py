@@ -126,7 +126,7 @@ def rate(condition: str, comparison: tuple[str, str, str], group: pd.DataFrame, 
     if all(judged_flags) and keys:
         rating.downgrades.append(Downgrade("risk of bias", 2 if len(keys) > 0 and not any(
             overall.get(k, ("", ""))[1] == "low" for k in keys) and start == "high" else 1,
-            f"every study behind this comparison was judged at high or serious risk of bias"
+            "every study behind this comparison was judged at high or serious risk of bias"
             + (f" or not yet judged ({len(unjudged)})" if unjudged else "")))
     elif serious_n * 2 >= total_n:
         rating.downgrades.append(Downgrade("risk of bias", 1, f"{serious_n} of {rating.participants} participants "
