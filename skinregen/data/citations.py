@@ -32,7 +32,13 @@ def _surname(author: str) -> str:
     author = _plain(author)
     if author.lower() == "others":
         return ""
-    return author.split(",")[0].strip() if "," in author else author.split(" ")[-1]
+    if "," in author:
+        return author.split(",")[0].strip()
+    tokens = author.split(" ")
+    # "Razmi T" (surname, then initials) rather than "Given Surname"
+    if len(tokens) > 1 and tokens[-1].isupper() and len(tokens[-1].replace(".", "")) <= 3:
+        return " ".join(tokens[:-1])
+    return tokens[-1]
 
 
 def vancouver(author: str) -> str:

@@ -33,28 +33,55 @@ from skinregen import views
 evidence = skinregen.load()"""
 
 
-def condition_cells(condition: str, title: str, background: str, unknowns: str) -> list[dict]:
+def tagged(cell: dict, *tags: str) -> dict:
+    cell["metadata"] = {**cell.get("metadata", {}), "tags": list(tags)}
+    return cell
+
+
+def setup_cell() -> dict:
+    """The set-up cell: removed from the HTML (readers came for the evidence), kept in the notebook."""
+    return tagged(code(SETUP), "remove-cell")
+
+
+def view(call: str) -> dict:
+    """A table or figure cell: its code is behind a toggle in the HTML, and all there in Jupyter and Binder."""
+    return tagged(code(call), "hide-input")
+
+
+NOT_MEDICAL_ADVICE = ("```{admonition} Not medical advice\n:class: warning\nThis chapter summarises published "
+                      "studies. It is not a recommendation for any treatment; talk to a qualified clinician.\n```")
+HOW_TO_READ = "[how to read this book](../how-to-read.md)"
+
+
+def condition_cells(condition: str, title: str, background: str, unknowns: str, patients: str) -> list[dict]:
+    """A condition chapter, answer first: plain-language summary, summary of findings, forest plots, risk of
+    bias, the patient section, and only then background and the study-by-study detail."""
     arg = f'condition="{condition}"'
     return [
-        markdown(f"# {title}\n\n```{{admonition}} Not medical advice\n:class: warning\nThis chapter summarises "
-                 "published studies. It is not a recommendation for any treatment; talk to a qualified "
-                 "clinician.\n```"),
-        code(SETUP),
+        markdown(f"# {title}\n\n{NOT_MEDICAL_ADVICE}"),
+        setup_cell(),
+        markdown("## Plain-language summary"),
+        view(f"views.plain_language_summary(evidence, {arg})"),
+        markdown("## Summary of findings\n\nOne row per comparison (product class against one kind of control) "
+                 "and outcome, with the certainty of the evidence and the reason for every downgrade. See "
+                 f"{HOW_TO_READ} and the [methods](../methods.ipynb) for the rules."),
+        view(f"views.summary_of_findings(evidence, {arg})"),
+        markdown("## Effects\n\nEach comparison's effect with its 95% confidence interval, computed from the "
+                 "numbers the study printed; a pooled estimate only where comparisons are alike enough to combine. "
+                 f"See {HOW_TO_READ} for how to read a forest plot."),
+        view(f"views.effects_forest(evidence, {arg})"),
+        markdown("## Primary outcomes, study by study\n\nEach study's own main outcome first, as the study named "
+                 "it, with its effect where the printed numbers allow one."),
+        view(f"views.primary_outcomes(evidence, {arg})"),
+        markdown("## Risk of bias"),
+        view(f"views.risk_of_bias(evidence, {arg})"),
+        markdown(f"## For patients\n\n{patients}"),
         markdown(f"## Background and standard of care\n\n{background}"),
-        markdown("## Studies\n\nType in the box to filter the rows; click a column header to sort. The DOI links "
-                 "open each study."),
-        code(f"views.study_table(evidence, {arg})"),
-        markdown("## Reported results\n\nA forest plot appears where two or more studies report the same kind of "
-                 "outcome with the numbers a pooled estimate needs (see the [methods](../methods.ipynb)); otherwise "
-                 "each study's printed values are shown side by side, not pooled."),
-        code(f"views.pooling_note(evidence, {arg})"),
-        code(f"views.reported_results(evidence, {arg})"),
-        markdown("## Study sizes and designs"),
-        code(f"views.study_size_figure(evidence, {arg})"),
-        markdown("## Summary of findings\n\nNumbers of studies and participants, the direction of the printed "
-                 "comparisons, and a GRADE-style certainty rating with the reason for every downgrade. The rules are "
-                 "the same in every chapter (see the [methods](../methods.ipynb))."),
-        code(f"views.summary_of_findings(evidence, {arg})"),
+        markdown("## The studies\n\nType in the box to filter the rows; click a column header to sort; open "
+                 "*More* for a study's comparator, follow-up, funding and risk of bias. Each study name links to "
+                 "its full reference."),
+        view(f"views.study_table(evidence, {arg})"),
+        view(f"views.study_size_figure(evidence, {arg})"),
         markdown(f"## What is still unknown\n\n{unknowns}"),
     ]
 
@@ -63,14 +90,16 @@ def mechanism_cells(mechanism: str, title: str, biology: str, reading: str) -> l
     arg = f'mechanism="{mechanism}"'
     return [
         markdown(f"# {title}\n\n{biology}"),
-        code(SETUP),
+        setup_cell(),
         markdown(f"## What the human studies measured\n\n{reading}"),
-        code(f"views.mechanism_figure(evidence, {arg})"),
-        markdown("## The printed results\n\nEvery outcome row of the studies tagged with this mechanism, as printed. "
-                 "Filter by a study key or a measure."),
-        code(f"views.mechanism_results_table(evidence, {arg})"),
+        markdown("## Effects on what was measured\n\nBetween-arm results of the studies that measured this "
+                 "mechanism, as effects with 95% confidence intervals where the printed numbers allow."),
+        view(f"views.mechanism_effects(evidence, {arg})"),
+        markdown("## The printed results\n\nComparisons with a control arm and changes from baseline (no control) "
+                 "are kept apart. Filter by a study or a measure."),
+        view(f"views.mechanism_results_table(evidence, {arg})"),
         markdown("## The studies"),
-        code(f"views.study_table(evidence, {arg})"),
+        view(f"views.study_table(evidence, {arg})"),
     ]
 
 
@@ -98,7 +127,9 @@ def template_cells(kind: str) -> list[dict]:
     if kind == "conditions":
         return condition_cells(ID, TITLE, TEMPLATE_NOTE.format(what="background (what the condition is, how "
                                "common it is, and the standard of care)"),
-                               TEMPLATE_NOTE.format(what="list of open questions"))
+                               TEMPLATE_NOTE.format(what="list of open questions"),
+                               TEMPLATE_NOTE.format(what="patient section (standard care first, harms of the "
+                                                    "procedure, cost and access, questions to ask a clinician)"))
     if kind == "mechanisms":
         return mechanism_cells(ID, TITLE, TEMPLATE_NOTE.format(what="description of the biology"),
                                TEMPLATE_NOTE.format(what="guide to what the studies measured"))

@@ -76,7 +76,12 @@ def condition_effects(evidence: Evidence, condition: str) -> pd.DataFrame:
     Columns: study, label (author-year), outcome row, domain, comparator type, measure, estimate and CI on the
     reported scale, the printed numbers, time point, source location, and every other effect of the row.
     """
-    studies = evidence.studies_for(condition=condition)
+    return effects_for_studies(evidence, evidence.studies_for(condition=condition)["key"])
+
+
+def effects_for_studies(evidence: Evidence, keys) -> pd.DataFrame:
+    """:func:`condition_effects` for any set of studies (a mechanism's, say)."""
+    studies = evidence.studies[evidence.studies["key"].isin(set(keys))]
     design = dict(zip(studies["key"], studies["design"], strict=True))
     product_class = dict(zip(studies["key"], studies["product_class"], strict=True))
     n_enrolled = dict(zip(studies["key"], studies["n_enrolled"], strict=True))
@@ -125,11 +130,12 @@ def comparison_forest(evidence: Evidence, *, condition: str) -> list[FigureOutpu
         chosen = table[table["measure"] == measure].sort_values(["domain_label", "comparator_label", "label"])
         if chosen.empty:
             continue
-        outputs.append(_forest_figure(chosen, measure, label))
+        outputs.append(forest_figure(chosen, measure, label))
     return outputs
 
 
-def _forest_figure(chosen: pd.DataFrame, measure: str, condition_label: str) -> FigureOutput:
+def forest_figure(chosen: pd.DataFrame, measure: str, condition_label: str) -> FigureOutput:
+    """One forest plot of the rows of ``chosen`` (all of one measure), grouped by outcome domain and comparator."""
     ratio = measure in ("risk_ratio", "odds_ratio", "hazard_ratio")
     name = MEASURE_LABELS[measure]
     fig = go.Figure()

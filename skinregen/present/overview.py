@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from ..data.evidence import Evidence
 from .figures import COLORWAY, FigureOutput, show, styled
-from .tables import InteractiveTable, interactive_table
+from .tables import HtmlCell, InteractiveTable, interactive_table
 
 # Strongest design first; the evidence map colours each cell by the strongest design in it.
 DESIGN_RANK = ["rct", "randomized_split_body", "nonrandomized_controlled", "single_arm_trial", "case_series"]
@@ -183,27 +183,35 @@ def awaiting_table(evidence: Evidence) -> InteractiveTable:
 
 
 def safety_status(evidence: Evidence) -> pd.DataFrame:
-    """Per study, what its report says about safety: serious events, none stated, minor only, or nothing."""
+    """Per study, what its report says about safety, with serious events split by how the source judged them."""
     events = evidence.adverse_events
     rows = []
     for study in _labelled_studies(evidence).to_dict("records"):
         own = events[events["study_key"] == study["key"]]
         serious = own[own["serious"].fillna(False).astype(bool)]
-        if (serious["n_with_event"].fillna(0) > 0).any():
-            status = "serious events reported"
+        occurred = serious[(serious["n_with_event"].fillna(0) > 0) | serious["n_with_event"].isna()]
+        occurred = occurred[~(occurred["n_with_event"] == 0)]
+        if occurred["relatedness"].isin(["related", "possibly_related"]).any():
+            status = SAFETY_ORDER[0]
+        elif len(occurred) and (occurred["relatedness"] == "unrelated").all():
+            status = SAFETY_ORDER[1]
+        elif len(occurred):
+            status = SAFETY_ORDER[2]
         elif len(serious) and (serious["n_with_event"] == 0).all():
-            status = "no serious events (stated)"
+            status = SAFETY_ORDER[4]
         elif len(own):
-            status = "adverse events described, none stated as serious"
+            status = SAFETY_ORDER[3]
         else:
-            status = "safety not reported in the text read"
-        rows.append({"key": study["key"], "condition": study["condition_label"], "status": status,
-                     "n_enrolled": study["n_enrolled"], "product": study["product_type_label"]})
+            status = SAFETY_ORDER[5]
+        rows.append({"key": study["key"], "label": evidence.cite(study["key"]), "condition": study["condition_label"],
+                     "status": status, "n_enrolled": study["n_enrolled"], "product": study["product_type_label"]})
     return pd.DataFrame(rows)
 
 
-SAFETY_ORDER = ["serious events reported", "adverse events described, none stated as serious",
+SAFETY_ORDER = ["serious events judged related to the treatment", "serious events, none judged related",
+                "serious events, relatedness not stated", "adverse events described, none stated as serious",
                 "no serious events (stated)", "safety not reported in the text read"]
+SAFETY_COLOURS = [COLORWAY[3], COLORWAY[4], COLORWAY[1], COLORWAY[5], COLORWAY[2], "#BBBBBB"]
 
 
 def safety_figure(evidence: Evidence) -> FigureOutput:
@@ -212,22 +220,55 @@ def safety_figure(evidence: Evidence) -> FigureOutput:
     fig = go.Figure()
     for index, kind in enumerate(SAFETY_ORDER):
         chosen = status[status["status"] == kind]
-        counts, names = counts_with_names(chosen, "condition", conditions, chosen["key"])
+        counts, names = counts_with_names(chosen, "condition", conditions, chosen["label"])
         fig.add_trace(go.Bar(y=conditions, x=counts, orientation="h", name=kind,
-                             marker_color=[COLORWAY[3], COLORWAY[1], COLORWAY[2], "#BBBBBB"][index],
-                             customdata=names,
+                             marker_color=SAFETY_COLOURS[index], customdata=names,
                              hovertemplate="%{y}: %{x} studies<br>%{customdata}<extra>" + kind + "</extra>"))
     styled(fig, title="What each study's report says about safety", x_title="Studies (count)", y_title="",
-           height=max(360, 120 + 34 * len(conditions)))
-    fig.update_layout(barmode="stack", legend={"y": -0.2, "yanchor": "top"}, margin={"b": 120})
+           height=max(420, 160 + 34 * len(conditions)))
+    fig.update_layout(barmode="stack", legend={"y": -0.12, "yanchor": "top", "orientation": "v"}, margin={"b": 200})
+    related = int((status["status"] == SAFETY_ORDER[0]).sum())
     return show(
         fig,
-        alt="Stacked horizontal bar chart, one bar per condition, counting studies that report serious adverse "
-        "events, only non-serious events, explicitly no serious events, or nothing about safety.",
-        caption="Counts of studies by what the report read says about adverse events. 'Not reported' means the "
-        "abstract or full text read did not mention safety, not that no events occurred.",
+        alt="Stacked horizontal bar chart, one bar per condition, counting studies by what their report says about "
+        f"safety: serious events judged related to treatment ({related} studies), serious events judged unrelated, "
+        "serious events without a judgement, only non-serious events, explicitly no serious events, or nothing.",
+        caption="Studies by what the report read says about adverse events. Serious events judged related to the "
+        "treatment are kept apart from those the authors judged unrelated and from those without a judgement. "
+        "'Not reported' means the text read did not mention safety, not that no events occurred.",
         source="data/adverse_events.csv",
     )
+
+
+def serious_events_table(evidence: Evidence) -> InteractiveTable:
+    """Every serious event and every death in the data: study, product, count, denominator, relatedness, where read."""
+    events = evidence.adverse_events.merge(
+        evidence.studies[["key", "condition", "product_type"]], left_on="study_key", right_on="key")
+    death = events["event"].str.contains("death|mortality|died|fatal", case=False, na=False)
+    chosen = events[(events["serious"].fillna(False).astype(bool) | death) & ~(events["n_with_event"] == 0)]
+    frame = pd.DataFrame({
+        "Study": [HtmlCell(evidence.cite_html(k)) for k in chosen["study_key"]],
+        "Product": chosen["product_type"].map(evidence.vocabulary("product_types")["label"]).tolist(),
+        "Event": chosen["event"].tolist(),
+        "Count": [_count_text(n, t, u) for n, t, u in zip(chosen["n_with_event"], chosen["n_total"],
+                                                         chosen["count_unit"], strict=True)],
+        "Judged related?": chosen["relatedness"].map(RELATEDNESS_LABELS).tolist(),
+        "Read in": chosen["source_location"].tolist(),
+        "Description": chosen["description"].tolist(),
+    })
+    return interactive_table(frame, caption=f"Every serious adverse event and every death in the data ({len(frame)} "
+                             "rows)", doi_column=None, numeric_columns=[], wide_columns=["Description"])
+
+
+RELATEDNESS_LABELS = {"related": "related", "possibly_related": "possibly related", "unrelated": "not related",
+                      "not_stated": "not stated"}
+
+
+def _count_text(n, total, unit) -> str:
+    if pd.isna(n):
+        return "count not printed" + (f" (of {int(total)})" if not pd.isna(total) else "")
+    what = {"events": " events", "people": " people"}.get(unit, "")
+    return f"{int(n)}{what}" + (f" of {int(total)}" if not pd.isna(total) else "")
 
 
 def adverse_event_table(evidence: Evidence) -> InteractiveTable:
@@ -235,12 +276,13 @@ def adverse_event_table(evidence: Evidence) -> InteractiveTable:
         evidence.studies[["key", "condition", "product_type"]], left_on="study_key", right_on="key")
     events["Condition"] = events["condition"].map(evidence.vocabulary("conditions")["label"])
     events["Product"] = events["product_type"].map(evidence.vocabulary("product_types")["label"])
-    events["Count"] = [
-        "" if pd.isna(n) else (f"{int(n)} of {int(t)}" if not pd.isna(t) else f"{int(n)}")
-        for n, t in zip(events["n_with_event"], events["n_total"], strict=True)]
+    events["Count"] = [_count_text(n, t, u) for n, t, u in zip(events["n_with_event"], events["n_total"],
+                                                               events["count_unit"], strict=True)]
     events["Serious"] = events["serious"].map({True: "yes", False: "no"}).fillna("not stated")
-    frame = events[["study_key", "Condition", "Product", "event", "arm", "Count", "Serious", "description"]].rename(
-        columns={"study_key": "Study", "event": "Event", "arm": "Arm", "description": "Description"})
+    events["Related"] = events["relatedness"].map(RELATEDNESS_LABELS)
+    events["Study"] = [HtmlCell(evidence.cite_html(k)) for k in events["study_key"]]
+    frame = events[["Study", "Condition", "Product", "event", "arm", "Count", "Serious", "Related",
+                    "description"]].rename(columns={"event": "Event", "arm": "Arm", "description": "Description"})
     return interactive_table(frame, caption=f"Adverse-event findings as reported ({len(frame)} rows)",
                              wide_columns=["Description", "Event"])
 

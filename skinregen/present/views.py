@@ -11,6 +11,8 @@ from ..data.evidence import Evidence
 from ..stats.certainty import PRODUCT_CLASS_LABELS
 from .figures import COLORWAY, FigureOutput, show, styled
 from .forest import PooledAnalysis, comparison_forest, condition_effects, forest_plot, pooled_analyses  # noqa: F401
+from .overview import adverse_event_table, safety_figure, serious_events_table  # noqa: F401 (the safety chapter)
+from .regulatory import approvals_by_jurisdiction, approvals_table  # noqa: F401 (the regulatory chapter)
 from .risk_of_bias_figures import risk_of_bias_figures
 from .summaries import approval_sentence, plain_language_summary, summary_of_findings  # noqa: F401 (chapters)
 from .tables import HtmlCell, InteractiveTable, interactive_table
@@ -245,101 +247,76 @@ def risk_of_bias(evidence: Evidence, *, condition: str):
 
 # ---------------------------------------------------------------------------------------------- mechanisms
 
-DIRECTIONS = ["favours the stem-cell arm (p < 0.05)", "improved from baseline (p < 0.05)",
-              "no significant difference", "favours the control (p < 0.05)", "worse than baseline (p < 0.05)",
-              "no p value printed"]
 
+def mechanism_effects(evidence: Evidence, *, mechanism: str):
+    """Forest plots of the between-arm results of the studies that measured a mechanism."""
+    from IPython.display import Markdown
 
-def result_direction(row: dict) -> str:
-    """How a printed result reads: which way it points and whether its printed p value is below 0.05."""
-    from ..stats.certainty import classify_comparison
+    from .forest import effects_for_studies, forest_figure
 
-    if row.get("comparison") == "between_arms":
-        kind = classify_comparison(row)
-        return {"favours_cells": DIRECTIONS[0], "favours_control": DIRECTIONS[3],
-                "no_difference": DIRECTIONS[2]}.get(kind, DIRECTIONS[5])
-    p_value = row.get("p_value")
-    if p_value is None or p_value != p_value:
-        return DIRECTIONS[5]
-    if float(p_value) >= 0.05 and row.get("p_value_relation") not in ("<", "<="):
-        return DIRECTIONS[2]
-    higher, after, before = row.get("higher_is_better"), row.get("int_value"), row.get("ctrl_value")
-    if higher is None or higher != higher or after is None or before is None or after != after or before != before:
-        return DIRECTIONS[1] if higher is not None else DIRECTIONS[5]
-    return DIRECTIONS[1] if (after > before) == bool(higher) else DIRECTIONS[4]
-
-
-def mechanism_results(evidence: Evidence, mechanism: str):
     studies = evidence.studies_for(mechanism=mechanism)
-    outcomes = evidence.outcomes_for(studies["key"]).copy()
-    outcomes["direction"] = [result_direction(row) for row in outcomes.to_dict("records")]
-    outcomes["domain_label"] = outcomes["domain"].map(evidence.vocabulary("outcome_domains")["label"])
-    return studies, outcomes
-
-
-def mechanism_figure(evidence: Evidence, *, mechanism: str):
-    from .overview import counts_with_names
-
-    """For the studies that measured a mechanism: their printed results by outcome domain and direction."""
-    studies, outcomes = mechanism_results(evidence, mechanism)
     label = evidence.label("mechanisms", mechanism)
-    if outcomes.empty:
-        from IPython.display import Markdown
-
-        return Markdown(f"*No study tagged with {label.lower()} prints an outcome value in the data yet.*")
-    domains = sorted(outcomes["domain_label"].unique())
-    fig = go.Figure()
-    colors = [COLORWAY[2], COLORWAY[4], "#999999", COLORWAY[3], COLORWAY[5], "#DDDDDD"]
-    for direction, color in zip(DIRECTIONS, colors, strict=True):
-        chosen = outcomes[outcomes["direction"] == direction]
-        if chosen.empty:
-            continue
-        labels = pd.Series([_short(f"{k}: {m}", 70) for k, m in zip(chosen["study_key"], chosen["measure"],
-                                                                                     strict=True)], index=chosen.index)
-        counts, lists = counts_with_names(chosen, "domain_label", domains, labels, sort=False)
-        fig.add_trace(go.Bar(y=domains, x=counts, orientation="h", name=direction,
-                             marker_color=color, customdata=lists,
-                             hovertemplate="%{y}: %{x} results<br>%{customdata}<extra>" + direction + "</extra>"))
-    styled(fig, title=f"{label}: what the studies measured and how it came out",
-           x_title="Printed results (count of outcome rows)", y_title="", height=max(340, 150 + 40 * len(domains)))
-    fig.update_layout(barmode="stack", legend={"y": -0.25, "yanchor": "top"}, margin={"b": 150})
-    return show(
-        fig,
-        alt=f"Stacked horizontal bar chart of {len(outcomes)} printed results from {len(studies)} studies tagged "
-        f"{label.lower()}, by outcome domain, coloured by direction and significance.",
-        caption="Each printed result (one row of data/outcomes.csv) counted by outcome domain and by how it reads: "
-        "its direction and whether the p value printed is below 0.05. Counting results is not a meta-analysis: it "
-        "ignores size and precision and counts a study once per result.",
-        source="data/outcomes.csv, data/study_mechanisms.csv",
-    )
-
-
-def mechanism_results_table(evidence: Evidence, *, mechanism: str) -> InteractiveTable:
-    _, outcomes = mechanism_results(evidence, mechanism)
-    if evidence.studies_for(mechanism=mechanism).empty:
+    if studies.empty:
         return no_studies_yet(evidence, mechanism=mechanism)
+    table = effects_for_studies(evidence, studies["key"])
+    if table.empty:
+        return Markdown(f"*No between-arm result of the studies that measured {label.lower()} prints what an effect "
+                        "size needs, so no effect can be shown with its confidence interval. The printed results are "
+                        "listed below.*")
+    figures = [forest_figure(table[table["measure"] == m], m, label) for m in table["measure"].unique()]
+    return Outputs(figures)
 
-    def value(row, arm):
-        v = row[f"{arm}_value"]
-        if v is not None and v == v:
-            disp = row[f"{arm}_disp"]
-            return f"{v:g}" + (f" ± {disp:g} ({row[f'{arm}_disp_type']})" if disp is not None and disp == disp else "")
-        events, total = row[f"{arm}_events"], row[f"{arm}_total"]
-        if events is not None and events == events and total is not None and total == total:
-            return f"{int(events)}/{int(total)}"
-        return ""
 
-    records = outcomes.to_dict("records")
-    frame = pd.DataFrame({
-        "Study": [r["study_key"] for r in records],
-        "Measure": [r["measure"] for r in records],
-        "Domain": [r["domain_label"] for r in records],
-        "Time point": [r["timepoint"] for r in records],
-        "Stem-cell arm": [value(r, "int") for r in records],
-        "Control or baseline": [value(r, "ctrl") for r in records],
-        "p as printed": [r["p_value_text"] for r in records],
-        "Reads as": [r["direction"] for r in records],
-    })
-    return interactive_table(frame, caption=f"Printed results of studies tagged "
-                             f"{evidence.label('mechanisms', mechanism).lower()} ({len(frame)} rows)",
-                             doi_column=None, numeric_columns=[], wide_columns=["Measure"])
+def _value_text(row, arm: str) -> str:
+    value = row[f"{arm}_value"]
+    if value is not None and value == value:
+        disp = row[f"{arm}_disp"]
+        kind = row[f"{arm}_disp_type"]
+        text = f"{value:g}"
+        if disp is not None and disp == disp:
+            text += f" ± {disp:g} ({kind})"
+        return text
+    events, total = row[f"{arm}_events"], row[f"{arm}_total"]
+    if events is not None and events == events and total is not None and total == total:
+        return f"{int(events)}/{int(total)}"
+    return ""
+
+
+def _p_text(row) -> str:
+    p = row["p_value_text"]
+    has_values = bool(_value_text(row, "int"))
+    if p is None or p != p:
+        return "no p value printed"
+    return f"p {p}" + ("" if has_values else " (p printed, arm values not printed)")
+
+
+def mechanism_results_table(evidence: Evidence, *, mechanism: str):
+    """The printed results of the studies tagged with a mechanism: between-arm and before/after kept apart."""
+    studies = evidence.studies_for(mechanism=mechanism)
+    if studies.empty:
+        return no_studies_yet(evidence, mechanism=mechanism)
+    outcomes = evidence.outcomes_for(studies["key"])
+    outcomes = outcomes[outcomes["domain"] != "intervention_detail"]
+    domains = evidence.vocabulary("outcome_domains")["label"]
+    label = evidence.label("mechanisms", mechanism).lower()
+    tables = []
+    for comparison, columns, caption in (
+            ("between_arms", ("Cell-product arm", "Control arm"), "compared with a control arm"),
+            ("within_arm_change", ("After treatment", "Before treatment (baseline)"),
+             "before and after treatment, no control")):
+        rows = outcomes[outcomes["comparison"] == comparison].to_dict("records")
+        if not rows:
+            continue
+        frame = pd.DataFrame({
+            "Study": [HtmlCell(evidence.cite_html(r["study_key"])) for r in rows],
+            "Measure": [r["measure"] for r in rows],
+            "Domain": [domains.get(r["domain"], "") for r in rows],
+            "Time point": [r["timepoint"] for r in rows],
+            columns[0]: [_value_text(r, "int") for r in rows],
+            columns[1]: [_value_text(r, "ctrl") for r in rows],
+            "p as printed": [_p_text(r) for r in rows],
+        })
+        tables.append(interactive_table(frame, caption=f"Results of studies that measured {label}, {caption} "
+                                        f"({len(frame)} rows)", doi_column=None, numeric_columns=[],
+                                        wide_columns=["Measure"]))
+    return Outputs(tables)

@@ -40,6 +40,14 @@ SURROGATE_DOMAINS = {"biomarker", "collagen_histology", "skin_thickness"}
 SURROGATE_WORDS = ("ankle-brachial", "ankle brachial", "abi", "tcpo2", "transcutaneous oxygen", "fat retention",
                    "graft retention", "volume retention")
 MORTALITY = ("mortality", "death", "survival")
+UNIT_SINGULAR = {"participants": "participant", "lesions": "lesion", "patches": "patch", "sides": "side",
+                 "wounds": "wound", "ulcers": "ulcer", "feet": "foot", "limbs": "limb", "scars": "scar",
+                 "grafts": "graft"}
+PRODUCT_CLASS_SHORT = {
+    "stem_progenitor_cell": "stem/progenitor-cell products", "mixed_cell_preparation": "mixed cell preparations",
+    "mature_cell": "mature-cell products", "cell_free_derivative": "cell-free derivatives",
+    "animal_derived_cosmetic": "animal-derived cosmetic extracts",
+}
 PRODUCT_CLASS_LABELS = {
     "stem_progenitor_cell": "Stem/progenitor-cell product",
     "mixed_cell_preparation": "Mixed cell preparation (SVF, bone-marrow or epidermal cells)",
@@ -208,8 +216,9 @@ def _effect_range(effects: pd.DataFrame) -> str:
         else:
             favour = int((rows["favours"] == "cell product").sum())
             against = int((rows["favours"] == "control").sum())
+            studies = rows["study_key"].nunique()
             parts.append(f"{name} from {rows['estimate'].min():.2f} to {rows['estimate'].max():.2f} across "
-                         f"{len(rows)} comparisons of {rows['study_key'].nunique()} studies (not pooled); "
+                         f"{len(rows)} comparisons of {studies} {'study' if studies == 1 else 'studies'} (not pooled); "
                          f"{favour} favour the cell product, {against} the control, {len(rows) - favour - against} "
                          "are inconclusive")
     return " · ".join(parts)
@@ -225,7 +234,8 @@ def _absolute(record) -> str:
     except ValueError:
         return ""
     return (f"{100 * a / n1:.0f} per 100 with the cell product vs {100 * c / n2:.0f} per 100 with the control "
-            f"({record['label']}; computed from {a:g}/{n1:g} vs {c:g}/{n2:g}, counted per {record['unit']})")
+            f"({record['label']}; computed from {a:g}/{n1:g} vs {c:g}/{n2:g}, counted per "
+            f"{UNIT_SINGULAR.get(record['unit'], record['unit'])})")
 
 
 def ratings(evidence, condition: str) -> list[ComparisonRating]:
