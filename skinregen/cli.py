@@ -32,11 +32,46 @@ def cmd_check(args) -> int:
     return 0
 
 
+def derived_effects_text(root: Path) -> str:
+    """data/derived/effects.csv as it must be: every effect computed from data/outcomes.csv."""
+    import csv
+    import io
+
+    from .data.csvrows import rows_with_lines
+    from .data.validate import _typed_outcome
+    from .stats.effects import EFFECT_COLUMNS, effects_rows
+
+    designs = {row["key"]: row["design"] for _, row in rows_with_lines(root / "data" / "studies.csv")}
+    outcomes = []
+    for _, row in rows_with_lines(root / "data" / "outcomes.csv"):
+        typed = _typed_outcome(row)
+        typed["outcome_no"] = int(row["outcome_no"])
+        outcomes.append(typed)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, EFFECT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(effects_rows(outcomes, designs))
+    return buffer.getvalue()
+
+
+def cmd_derive(args) -> int:
+    """Write data/derived/effects.csv (effect sizes computed from the printed numbers)."""
+    from .contribute.atomic import write_files
+
+    root = _root(args)
+    target = root / "data" / "derived" / "effects.csv"
+    target.parent.mkdir(exist_ok=True)
+    text = derived_effects_text(root)
+    write_files({target: text.encode("utf-8")})
+    print(f"wrote {target.relative_to(root)} ({text.count(chr(10)) - 1} effects)")
+    return 0
+
+
 def cmd_fingerprint(args) -> int:
     """Print a hash of everything chapters read besides their own code: data, bibliography, package."""
     root = _root(args)
     digest = hashlib.sha256()
-    files = sorted([*(root / "data").glob("*"), root / "references.bib", *Path(__file__).parent.rglob("*.py")])
+    files = sorted([*(root / "data").rglob("*"), root / "references.bib", *Path(__file__).parent.rglob("*.py")])
     for path in files:
         if path.is_file():
             digest.update(path.name.encode())
@@ -151,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="the book's folder (default: found from the working folder)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="validate data/, references.bib and citations; exit 1 on any problem")
+    commands.add_parser("derive", help="write data/derived/effects.csv from data/outcomes.csv")
     commands.add_parser("fingerprint", help="hash of data/, references.bib and skinregen/ (for the build cache)")
     execute = commands.add_parser("execute", help="re-execute notebooks in place")
     execute.add_argument("notebooks", nargs="+")
@@ -163,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     chapter.add_argument("target", help="conditions/<id> or mechanisms/<id>, with an id from data/conditions.csv "
                          "or data/mechanisms.csv")
     args = parser.parse_args(argv)
-    handlers = {"check": cmd_check, "fingerprint": cmd_fingerprint, "execute": cmd_execute,
+    handlers = {"check": cmd_check, "derive": cmd_derive, "fingerprint": cmd_fingerprint, "execute": cmd_execute,
                 "binder-requirements": cmd_binder_requirements, "add-study": cmd_add_study,
                 "new-chapter": cmd_new_chapter}
     try:

@@ -12,7 +12,7 @@ from ..stats.certainty import PRODUCT_CLASS_LABELS
 from .figures import COLORWAY, FigureOutput, show, styled
 from .forest import PooledAnalysis, comparison_forest, condition_effects, forest_plot, pooled_analyses  # noqa: F401
 from .methods import reading_limits, search_summary, searches_table, units_table, verification_summary  # noqa: F401
-from .overview import awaiting_table, flow_figure, flow_table  # noqa: F401 (the methods chapter)
+from .overview import awaiting_table, claims_table, evidence_map, flow_figure, flow_table, timeline  # noqa: F401
 from .overview import adverse_event_table, safety_figure, serious_events_table  # noqa: F401 (the safety chapter)
 from .regulatory import approvals_by_jurisdiction, approvals_table  # noqa: F401 (the regulatory chapter)
 from .risk_of_bias_figures import risk_of_bias_figures

@@ -99,7 +99,27 @@ def _study_links(app, pagename, templatename, context, doctree) -> None:
         context["body"] = body.replace('href="skinregen-ref:', f'href="{target}')
 
 
+DATA_ZIP = "skinregen-data.zip"
+
+
+def _data_zip(app, exception) -> None:
+    """The site's 'Download the data' file: data/ (the Frictionless package) and references.bib, zipped."""
+    if exception is not None or app.builder.format != "html":
+        return
+    import zipfile
+
+    root = Path(app.srcdir)
+    with zipfile.ZipFile(Path(app.outdir) / DATA_ZIP, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((root / "data").rglob("*")):
+            if path.is_file():
+                info = zipfile.ZipInfo(str(path.relative_to(root)), date_time=(2026, 1, 1, 0, 0, 0))
+                archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+        info = zipfile.ZipInfo("references.bib", date_time=(2026, 1, 1, 0, 0, 0))
+        archive.writestr(info, (root / "references.bib").read_bytes(), zipfile.ZIP_DEFLATED)
+
+
 def setup(app):
+    app.connect("build-finished", _data_zip)
     app.connect("config-inited", _add_static_paths)
     app.connect("source-read", _included_studies_filter)
     app.connect("html-page-context", _study_links)
