@@ -10,9 +10,10 @@ from csvedit import read_rows, write_rows
 
 from skinregen import load
 from skinregen.data.validate import check_book
-from skinregen.stats.certainty import summary_of_findings
+from skinregen.stats.certainty import LEVELS, ratings
 
 TEST_ROW = {"domain": "wound_closure", "higher_is_better": "true", "comparison": "between_arms",
+            "comparator_type": "standard_care", "unit_of_analysis": "participants",
             "intervention_label": "cells", "control_label": "control", "source_location": "abstract",
             "measure": "healed (test row)", "timepoint": "12 weeks"}
 
@@ -35,74 +36,79 @@ def add_count_rows(root, counts: dict[str, tuple[int, int, int, int]]) -> dict[s
 def add_analysis(root, analysis_id: str, condition: str, numbers: dict[str, str], measure="risk_ratio"):
     fields, rows = read_rows(root, "analyses")
     rows.append({"id": analysis_id, "condition": condition, "title": "Healed at 12 weeks (test)",
-                 "effect_measure": measure, "method": "dl", "rationale": "Test analysis."})
+                 "effect_measure": measure, "comparator_type": "standard_care",
+                 "product_class": "stem_progenitor_cell", "method": "reml", "rationale": "Test analysis."})
     write_rows(root, "analyses", fields, rows)
     fields, rows = read_rows(root, "analysis_rows")
     rows += [{"analysis_id": analysis_id, "study_key": k, "outcome_no": n} for k, n in numbers.items()]
     write_rows(root, "analysis_rows", fields, rows)
 
 
-WOUND_STUDIES = ["qin2016clinical", "caravaggi2003hyaff", "lu2011comparison"]
+WOUND_STUDIES = ["qin2016clinical", "lu2011comparison", "moon2019possibility"]
 
 
 def test_a_pooled_analysis_gives_a_forest_plot_and_a_summary(book_copy):
-    numbers = add_count_rows(book_copy, dict(zip(WOUND_STUDIES, [(10, 20, 5, 20), (30, 40, 20, 39), (8, 21, 6, 20)],
-                                                 strict=True)))
-    add_analysis(book_copy, "chronic_wounds_healed_test", "chronic_wounds", numbers)
+    numbers = add_count_rows(book_copy, dict(zip(WOUND_STUDIES[:2], [(10, 20, 5, 20), (30, 40, 20, 39)], strict=True)))
+    condition = "limb_ischaemia"
+    add_analysis(book_copy, "limb_ischaemia_healed_test", condition, numbers)
     assert [str(p) for p in check_book(book_copy)] == []
     from skinregen.present import views
 
     evidence = load(book_copy)
-    (analysis,) = views.pooled_analyses(evidence, condition="chronic_wounds")
+    (analysis,) = views.pooled_analyses(evidence, condition=condition)
     # Independent check of the first study's effect: RR = (10/20)/(5/20) = 2.
     first = next(e for e in analysis.pooled.effects if e.study_key == "qin2016clinical")
     assert math.exp(first.estimate) == pytest.approx(2.0)
-    output = views.reported_results(evidence, condition="chronic_wounds")
-    (forest,) = output
+    outputs = views.effects_forest(evidence, condition=condition)
+    note, forest, *per_comparison = outputs
+    assert "Healed at 12 weeks (test)" in note.data and "I²" in note.data
     data, _metadata = forest._repr_mimebundle_()
     spec = data["application/vnd.plotly.v1+json"]
     assert spec["layout"]["xaxis"]["type"] == "log"
-    assert len(spec["data"][0]["y"]) == 3
+    assert len(spec["data"][0]["y"]) == 2
+    assert all(", 20" in label for label in spec["data"][0]["y"]), "rows are named Author et al., year"
     assert "Pooled risk ratio" in forest.caption and "prediction interval" in forest.caption
-    note = views.pooling_note(evidence, condition="chronic_wounds").data
-    assert "Healed at 12 weeks (test)" in note and "I²" in note
-    pooled = views.pooled_analyses(evidence, condition="chronic_wounds")
-    summary = summary_of_findings(evidence, "chronic_wounds", pooled)
-    assert "Inconsistency could not be judged" not in " ".join(summary.notes)
+    assert per_comparison, "every comparison also gets its row in the condition's forest plot"
+    rated = [r for r in ratings(evidence, condition) if r.domain == "wound_closure"
+             and r.comparator_type == "standard_care"]
+    assert rated and "Pooled risk ratio" in rated[0].effect_text
 
 
-@pytest.mark.parametrize("condition", ["chronic_wounds", "vitiligo", "burns"])
-def test_the_side_by_side_plot_puts_each_scale_on_its_own_axis(book_root, condition):
+def test_the_condition_forest_plot_has_one_row_per_computable_comparison(book_root):
     from skinregen.present import views
 
     evidence = load(book_root)
-    records = views.comparable_results(evidence, condition=condition)
-    scales = list(dict.fromkeys(r["scale"] or r["kind"] for r in records))
-    assert len(scales) > 1, "this condition's rows should be on several scales for the test to mean anything"
-    spec = views.reported_results_figure(evidence, condition=condition).spec
-    layout, traces = spec["layout"], spec["data"]
-    panel_titles = [note["text"] for note in layout["annotations"] if note["text"].startswith("Scale: ")]
-    row_names = [note["text"] for note in layout["annotations"] if not note["text"].startswith("Scale: ")]
-    assert row_names == [views._short(f"{r['study_key']}: {r['measure']}", 48)
-                         for scale in scales for r in records if (r["scale"] or r["kind"]) == scale]
-    assert panel_titles == [f"Scale: {views._short(scale, 60)}" for scale in scales]
-    assert "xaxis" + str(len(scales) + 1) not in layout
-    # Each panel plots exactly the rows on its scale: as many points per arm as rows on that scale.
-    for number, scale in enumerate(scales, 1):
-        axis = "x" if number == 1 else f"x{number}"
-        in_panel = [t for t in traces if t.get("xaxis", "x") == axis]
-        expected = sum(1 for r in records if (r["scale"] or r["kind"]) == scale)
-        assert [len(t["x"]) for t in in_panel] == [expected, expected]
-        control = next(t for t in in_panel if t["name"].startswith("Control"))
-        assert control["x"] == [r["control"] for r in records if (r["scale"] or r["kind"]) == scale]
+    for condition in ("vitiligo", "chronic_wounds", "burns"):
+        table = views.condition_effects(evidence, condition)
+        figures = views.comparison_forest(evidence, condition=condition)
+        rows = sum(len(f.spec["data"][0]["x"]) for f in figures)
+        assert rows == len(table)
+        for figure in figures:
+            labels = figure.spec["layout"]["yaxis"]["ticktext"]
+            assert not any(key in " ".join(labels) for key in evidence.studies["key"]), "no BibTeX keys shown"
 
 
 def test_an_analysis_of_one_study_is_refused(book_copy):
     numbers = add_count_rows(book_copy, {"qin2016clinical": (10, 20, 5, 20)})
-    add_analysis(book_copy, "chronic_wounds_one", "chronic_wounds", numbers)
+    add_analysis(book_copy, "limb_ischaemia_one", "limb_ischaemia", numbers)
     problems = [str(p) for p in check_book(book_copy)]
-    assert problems == ["data/analyses.csv line 2 (key chronic_wounds_one), column id: chronic_wounds_one pools 1 "
+    assert problems == ["data/analyses.csv line 2 (key limb_ischaemia_one), column id: limb_ischaemia_one pools 1 "
                         "row(s) in data/analysis_rows.csv; an analysis needs at least two studies"]
+
+
+def test_an_analysis_of_another_product_class_or_comparator_is_refused(book_copy):
+    numbers = add_count_rows(book_copy, {"qin2016clinical": (10, 20, 5, 20), "moon2019possibility": (5, 25, 2, 25)})
+    add_analysis(book_copy, "limb_ischaemia_mixed", "limb_ischaemia", numbers)
+    fields, rows = read_rows(book_copy, "outcomes")
+    for row in rows:
+        if row["study_key"] == "qin2016clinical" and row["outcome_no"] == numbers["qin2016clinical"]:
+            row["comparator_type"] = "placebo_or_vehicle"
+    write_rows(book_copy, "outcomes", fields, rows)
+    problems = [str(p) for p in check_book(book_copy)]
+    assert any("moon2019possibility tests a mixed_cell_preparation product, but analysis limb_ischaemia_mixed "
+               "pools stem_progenitor_cell products" in p for p in problems), problems
+    assert any("compares with placebo_or_vehicle, but analysis limb_ischaemia_mixed pools comparisons with "
+               "standard_care" in p for p in problems), problems
 
 
 def test_an_analysis_with_a_study_of_another_condition_is_refused(book_copy):
@@ -115,15 +121,15 @@ def test_an_analysis_with_a_study_of_another_condition_is_refused(book_copy):
 
 def test_an_analysis_row_without_the_numbers_its_effect_needs_is_refused(book_copy):
     numbers = add_count_rows(book_copy, dict(zip(WOUND_STUDIES[:2], [(10, 20, 5, 20), (30, 40, 20, 39)], strict=True)))
-    add_analysis(book_copy, "chronic_wounds_smd", "chronic_wounds", numbers, measure="smd")
+    add_analysis(book_copy, "limb_ischaemia_smd", "limb_ischaemia", numbers, measure="smd")
     problems = [str(p) for p in check_book(book_copy)]
     assert len(problems) == 2
-    assert all("cannot enter analysis chronic_wounds_smd: a standardised mean difference needs int_value" in p
+    assert all("cannot enter analysis limb_ischaemia_smd: a standardised mean difference needs int_value" in p
                for p in problems), problems
 
 
 def test_an_analysis_row_pointing_at_a_missing_outcome_is_refused(book_copy):
-    add_analysis(book_copy, "chronic_wounds_dangling", "chronic_wounds",
+    add_analysis(book_copy, "limb_ischaemia_dangling", "limb_ischaemia",
                  {"qin2016clinical": "99", "lu2011comparison": "98"})
     problems = [str(p) for p in check_book(book_copy)]
     assert any("data/analysis_rows.csv line" in p and "column study_key, outcome_no: 'qin2016clinical, 99' is not "
@@ -139,27 +145,83 @@ def test_a_claim_citing_evidence_that_does_not_exist_is_refused(book_copy):
         "(see data/studies.csv)"]
 
 
-def test_every_condition_has_a_summary_of_findings_with_reasons(book_root):
+def test_every_comparison_gets_a_certainty_with_a_reason_for_each_downgrade(book_root):
     evidence = load(book_root)
     for condition in evidence.vocabulary("conditions").index:
-        summary = summary_of_findings(evidence, condition, [])
-        table = summary.as_table()
-        assert summary.certainty in ("high", "moderate", "low", "very low")
-        assert table["Item"].iloc[-1 - len(summary.notes)] == "Certainty of the evidence"
-        for downgrade in summary.downgrades:
-            assert downgrade.reason
+        for rating in ratings(evidence, condition):
+            assert rating.certainty in LEVELS
+            assert rating.start == ("high" if rating.randomized else "low")
+            for downgrade in rating.downgrades:
+                assert downgrade.reason and downgrade.levels in (1, 2)
 
 
-def test_certainty_rules_on_made_up_studies(book_copy):
-    # Make every acne-scar study unblinded: the randomized ones now trigger the risk-of-bias downgrade.
+def test_skin_ageing_is_not_rated_high(book_root):
+    """The reviewers' worst case: a whole condition rated HIGH from enrolment summed across unrelated products."""
+    evidence = load(book_root)
+    assert all(r.certainty != "high" for r in ratings(evidence, "skin_aging"))
+    for rating in ratings(evidence, "skin_aging"):
+        assert len({evidence.studies.set_index("key").loc[k, "product_class"] for k in rating.studies}) == 1
+
+
+def test_imprecision_is_judged_on_one_estimate_not_summed_enrolment(book_copy):
+    # Made-up trials of 300 each: two MSC trials summed pass 400, but the largest single one does not.
+    numbers = add_count_rows(book_copy, dict(zip(WOUND_STUDIES, [(150, 150, 100, 150)] * 3, strict=True)))
     fields, rows = read_rows(book_copy, "studies")
     for row in rows:
-        if row["condition"] == "acne_scars":
-            row["blinding"] = "none"
+        if row["key"] in numbers:
+            row["n_enrolled"] = "300"
     write_rows(book_copy, "studies", fields, rows)
-    summary = summary_of_findings(load(book_copy), "acne_scars", [])
-    assert "risk of bias" in [d.domain for d in summary.downgrades]
-    assert summary.start == "high"
+    evidence = load(book_copy)
+    (rating,) = [r for r in ratings(evidence, "limb_ischaemia") if r.comparator_type == "standard_care"
+                 and r.domain == "wound_closure" and r.product_class == "stem_progenitor_cell"]
+    assert rating.participants == 600
+    reasons = " ".join(d.reason for d in rating.downgrades if d.domain == "imprecision")
+    assert "300 participants behind the largest study" in reasons
+
+
+def test_open_label_is_not_held_against_a_mortality_outcome(book_copy):
+    from skinregen.stats.certainty import rate
+
+    evidence = load(book_copy)
+    studies = evidence.studies[evidence.studies["key"] == "sullivan2018myeloablative"]
+    import pandas as pd
+
+    group = pd.DataFrame({"study_key": ["sullivan2018myeloablative"], "measure": ["treatment-related mortality"]})
+    empty = pd.DataFrame(columns=["favours", "n_enrolled", "effect", "label", "measure", "study_key"])
+    rating = rate("scleroderma", ("stem_progenitor_cell", "active_treatment", "other"), group, empty, studies,
+                  {"sullivan2018myeloablative": ("rob2", "high")})
+    assert "risk of bias" not in [d.domain for d in rating.downgrades]
+    rating = rate("scleroderma", ("stem_progenitor_cell", "active_treatment", "disease_severity"),
+                  group.assign(measure=["mRSS"]), empty, studies, {"sullivan2018myeloablative": ("rob2", "high")})
+    assert "risk of bias" in [d.domain for d in rating.downgrades]
+
+
+def test_no_vote_count_remains(book_root):
+    """The 'comparisons with a printed p value' count is gone from the package and the chapters."""
+    for path in [*(book_root / "skinregen").rglob("*.py"), *(book_root / "chapters").rglob("*.ipynb")]:
+        text = path.read_text(encoding="utf-8")
+        assert "with a printed p value" not in text, path
+        assert "favour the stem-cell arm with" not in text, path
+
+
+def test_every_printed_p_value_parses(book_root):
+    from skinregen.data.validate import is_not_significant_statement, parse_p_value
+
+    outcomes = load(book_root).outcomes
+    for study, number, text in zip(outcomes["study_key"], outcomes["outcome_no"], outcomes["p_value_text"],
+                                   strict=True):
+        if isinstance(text, str) and text:
+            assert parse_p_value(text) is not None or is_not_significant_statement(text), (study, number, text)
+    assert parse_p_value("0·002") == (0.002, "=")
+
+
+def test_primary_outcome_comes_first(book_root):
+    from skinregen.present import views
+
+    evidence = load(book_root)
+    table = views.primary_outcomes(evidence, condition="chronic_wounds").frame
+    hayes = [o for s, o in zip(table["Study"], table["Outcome"], strict=True) if "Hayes" in s]
+    assert hayes and "closure" in hayes[0].lower()
 
 
 def test_the_explorer_shows_a_static_default_view_where_there_is_no_kernel(book_root):

@@ -40,11 +40,18 @@ def test_the_condition_template_has_the_sections_a_chapter_needs():
     cells = json.loads((TEMPLATES / "conditions.ipynb").read_text(encoding="utf-8"))["cells"]
     headings = [line for cell in cells if cell["cell_type"] == "markdown"
                 for line in cell["source"].splitlines() if line.startswith("## ")]
-    assert headings == ["## Background and standard of care", "## Studies", "## Reported results",
-                        "## Study sizes and designs", "## Summary of findings", "## What is still unknown"]
-    calls = "\n".join(cell["source"] for cell in cells if cell["cell_type"] == "code")
-    for call in ("study_table", "reported_results", "summary_of_findings"):
+    # The answer first (as a Cochrane review gives it), the detail after.
+    assert headings == ["## Plain-language summary", "## Summary of findings", "## Effects",
+                        "## Primary outcomes, study by study", "## Risk of bias", "## For patients",
+                        "## Background and standard of care", "## The studies", "## What is still unknown"]
+    code_cells = [cell for cell in cells if cell["cell_type"] == "code"]
+    calls = "\n".join(cell["source"] for cell in code_cells)
+    for call in ("plain_language_summary", "summary_of_findings", "effects_forest", "primary_outcomes",
+                 "risk_of_bias", "study_table"):
         assert f'views.{call}(evidence, condition="{chapters.ID}")' in calls
+    # Readers see no code: the set-up cell is removed from the HTML, the others are behind a toggle.
+    assert code_cells[0]["metadata"]["tags"] == ["remove-cell"]
+    assert all(cell["metadata"]["tags"] == ["hide-input"] for cell in code_cells[1:])
 
 
 def test_the_templates_are_not_part_of_the_book():

@@ -496,6 +496,9 @@ def _analysis_rules(tables: dict[str, Table]) -> list[Problem]:
     if analyses is None or rows is None or outcomes is None or studies is None:
         return problems
     measure_of = {r.get("id"): r.get("effect_measure") for _, r in analyses.records()}
+    class_of = {r.get("id"): r.get("product_class") for _, r in analyses.records()}
+    comparator_of = {r.get("id"): r.get("comparator_type") for _, r in analyses.records()}
+    study_class = {r.get("key"): r.get("product_class") for _, r in studies.records()}
     condition_of = {r.get("id"): r.get("condition") for _, r in analyses.records()}
     study_condition = {r.get("key"): r.get("condition") for _, r in studies.records()}
     outcome_rows = {(r.get("study_key"), r.get("outcome_no")): r for _, r in outcomes.records()}
@@ -508,9 +511,18 @@ def _analysis_rules(tables: dict[str, Table]) -> list[Problem]:
             problems.append(_row_problem(rows, index, "study_key", study,
                                          f"is a study of {study_condition[study]}, but analysis {analysis} "
                                          f"belongs to {condition_of[analysis]}"))
+        if analysis in class_of and study in study_class and study_class[study] != class_of[analysis]:
+            problems.append(_row_problem(rows, index, "study_key", study,
+                                         f"tests a {study_class[study]} product, but analysis {analysis} pools "
+                                         f"{class_of[analysis]} products"))
         outcome = outcome_rows.get((study, row.get("outcome_no")))
         if outcome is None or analysis not in measure_of:
             continue  # the foreign-key check reports it
+        if outcome.get("comparator_type") != comparator_of.get(analysis):
+            problems.append(_row_problem(rows, index, "outcome_no", row.get("outcome_no"),
+                                         f"compares with {outcome.get('comparator_type') or 'an uncoded comparator'}, "
+                                         f"but analysis {analysis} pools comparisons with "
+                                         f"{comparator_of.get(analysis)}"))
         directions.setdefault(analysis, set()).add(outcome.get("higher_is_better") or "")
         try:
             effect_size(_typed_outcome(outcome), measure_of[analysis])

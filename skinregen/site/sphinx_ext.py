@@ -95,7 +95,7 @@ def _study_links(app, pagename, templatename, context, doctree) -> None:
     """Links written as skinregen-ref:<key> (skinregen.data.citations) point at the entry on the bibliography page."""
     body = context.get("body")
     if body and "skinregen-ref:" in body:
-        target = context["pathto"](BIBLIOGRAPHY_PAGE) + "#ref-"
+        target = context["pathto"](BIBLIOGRAPHY_PAGE) + "#ref-1-"
         context["body"] = body.replace('href="skinregen-ref:', f'href="{target}')
 
 
