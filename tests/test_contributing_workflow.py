@@ -19,7 +19,7 @@ from test_add_study import KEY
 ROOT = Path(__file__).resolve().parents[1]
 IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", "__pycache__", ".pytest_cache", ".ruff_cache",
                                 "*.egg-info", ".ipynb_checkpoints", "synthetic", "results")
-NEW_CONDITION = 'cutaneous_lupus,Cutaneous lupus erythematosus,"Skin lesions of lupus erythematosus."\n'
+NEW_CONDITION = 'discoid_lupus,Discoid lupus erythematosus,"Scarring skin lesions of discoid lupus erythematosus."\n'
 
 
 def run(command: list[str], book: Path, env: dict) -> subprocess.CompletedProcess:
@@ -48,13 +48,13 @@ def test_make_book_add_study_new_chapter_make_test(tmp_path):
 
     with open(book / "data" / "conditions.csv", "a", encoding="utf-8") as handle:
         handle.write(NEW_CONDITION)
-    run([python, "-m", "skinregen", "new-chapter", "conditions/cutaneous_lupus"], book, env)
+    run([python, "-m", "skinregen", "new-chapter", "conditions/discoid_lupus"], book, env)
 
     # The whole `make test` recipe (strict build, check, ruff, pytest with nbval), on the data tests and the two
     # chapters the student touched: the new one, and the one that shows the added study.
     tested = run(["make", "test", "TESTS=tests/test_check.py",
-                  "NOTEBOOKS=chapters/conditions/cutaneous-lupus.ipynb chapters/conditions/burns.ipynb"], book, env)
-    assert "cutaneous-lupus.ipynb" in tested.stdout and " passed" in tested.stdout
-    assert (book / "_build" / "html" / "chapters" / "conditions" / "cutaneous-lupus.html").is_file()
+                  "NOTEBOOKS=chapters/conditions/discoid-lupus.ipynb chapters/conditions/burns.ipynb"], book, env)
+    assert "discoid-lupus.ipynb" in tested.stdout and " passed" in tested.stdout
+    assert (book / "_build" / "html" / "chapters" / "conditions" / "discoid-lupus.html").is_file()
     burns = (book / "_build" / "html" / "chapters" / "conditions" / "burns.html").read_text(encoding="utf-8")
     assert KEY in burns

@@ -13,7 +13,7 @@ from skinregen.present import chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "chapters" / "_templates"
-NEW_CONDITION = 'cutaneous_lupus,Cutaneous lupus erythematosus,"Skin lesions of lupus erythematosus."\n'
+NEW_CONDITION = 'discoid_lupus,Discoid lupus erythematosus,"Scarring skin lesions of discoid lupus erythematosus."\n'
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -96,17 +96,17 @@ def test_a_missing_template_is_refused(book_copy, capsys):
     (book_copy / "chapters" / "_templates" / "conditions.ipynb").unlink()
     with open(book_copy / "data" / "conditions.csv", "a", encoding="utf-8") as handle:
         handle.write(NEW_CONDITION)
-    code, output = run(book_copy, "conditions/cutaneous_lupus", capsys)
+    code, output = run(book_copy, "conditions/discoid_lupus", capsys)
     assert code == 1
     assert "chapters/_templates/conditions.ipynb is missing" in output
 
 
 def test_the_toc_gains_one_line_at_the_end_of_the_right_part():
     toc = (ROOT / "_toc.yml").read_text()
-    new = toc_with_chapter(toc, "conditions", "chapters/conditions/cutaneous-lupus")
+    new = toc_with_chapter(toc, "conditions", "chapters/conditions/discoid-lupus")
     old_lines, new_lines = toc.splitlines(), new.splitlines()
     assert len(new_lines) == len(old_lines) + 1
-    position = new_lines.index("  - file: chapters/conditions/cutaneous-lupus")
+    position = new_lines.index("  - file: chapters/conditions/discoid-lupus")
     assert new_lines[position - 1] == "  - file: chapters/conditions/alopecia"
     assert new_lines[position + 1] == "- caption: Mechanisms"
     assert new_lines[:position] + new_lines[position + 1:] == old_lines
@@ -116,16 +116,16 @@ def test_the_toc_gains_one_line_at_the_end_of_the_right_part():
 def test_a_chapter_for_an_id_without_studies_says_so(book_copy, capsys):
     with open(book_copy / "data" / "conditions.csv", "a", encoding="utf-8") as handle:
         handle.write(NEW_CONDITION)
-    code, output = run(book_copy, "conditions/cutaneous_lupus", capsys)
+    code, output = run(book_copy, "conditions/discoid_lupus", capsys)
     assert code == 0, output
-    notebook = json.loads((book_copy / "chapters" / "conditions" / "cutaneous-lupus.ipynb").read_text())
-    assert "".join(notebook["cells"][0]["source"]).startswith("# Cutaneous lupus erythematosus")
+    notebook = json.loads((book_copy / "chapters" / "conditions" / "discoid-lupus.ipynb").read_text())
+    assert "".join(notebook["cells"][0]["source"]).startswith("# Discoid lupus erythematosus")
     outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
     texts = json.dumps(outputs)
-    assert "No human study of cutaneous lupus erythematosus is in the evidence database yet" in texts
+    assert "No human study of discoid lupus erythematosus is in the evidence database yet" in texts
     assert "application/vnd.plotly.v1+json" not in texts  # no empty figure
     assert all(output.get("output_type") != "error" for output in outputs)
-    assert "- file: chapters/conditions/cutaneous-lupus" in (book_copy / "_toc.yml").read_text()
+    assert "- file: chapters/conditions/discoid-lupus" in (book_copy / "_toc.yml").read_text()
 
 
 def test_re_executing_a_notebook_with_a_widget_gives_the_same_file(tmp_path):
