@@ -29,7 +29,7 @@ def search_summary(evidence: Evidence):
         + ", ".join(f"{t} {int(r.queries)}" for t, r in by_target.sort_values("queries", ascending=False).iterrows())
         + f". A further {lookups} look-ups of studies already known (re-checks of identity, numbers or funding) are "
         "logged too, and not counted as searches.",
-        f"Saturation (new queries returning no new eligible record) was noted for "
+        "Saturation (new queries returning no new eligible record) was noted for "
         + (", ".join(sorted(set(saturated["target"]))) if len(saturated) else "no target yet") + ".",
         "Targets with fewer than 8 queries: " + (", ".join(t for t, r in by_target.iterrows() if r.queries < 8)
                                                  or "none") + ".",

@@ -290,9 +290,62 @@ def adverse_event_table(evidence: Evidence) -> InteractiveTable:
 RATING_LABELS = {
     "supported": "supported", "supported_by_one_small_trial": "supported by one small trial",
     "uncontrolled_evidence_only": "uncontrolled evidence only", "partly_supported": "partly supported",
-    "not_supported": "not supported", "contradicted": "contradicted by the cited study",
+    "not_supported": "not supported", "contradicted": "contradicted by the evidence",
     "no_human_evidence": "no human evidence in the data", "not_assessable": "cannot be checked with the data",
 }
+
+
+RATING_ORDER = ["supported", "supported_by_one_small_trial", "partly_supported", "uncontrolled_evidence_only",
+                "not_supported", "contradicted", "no_human_evidence", "not_assessable"]
+
+
+def _article_label(seeds: pd.DataFrame, seed: str) -> str:
+    row = seeds.loc[seed]
+    title = row["title"] if isinstance(row["title"], str) and row["title"] else "(untitled page)"
+    return f"{seed}: {title}"
+
+
+def articles_table(evidence: Evidence) -> InteractiveTable:
+    """The five patient-facing articles: title as printed and what kind of article each is."""
+    seeds = evidence.table("seeds")
+    claims = evidence.table("claims")
+    frame = pd.DataFrame({
+        "Article": seeds["seed"],
+        "Title as printed": seeds["title"].fillna("(no title printed)"),
+        "Kind of article": seeds["article_type"],
+        "Claims checked": [int((claims["seed"] == s).sum()) for s in seeds["seed"]],
+        "What it prints about itself": seeds["note"],
+    })
+    return interactive_table(frame, caption="The articles whose claims are checked", doi_column=None,
+                             numeric_columns=["Claims checked"], wide_columns=["What it prints about itself"])
+
+
+def claims_figure(evidence: Evidence) -> FigureOutput:
+    """Claims by rating, one bar per article."""
+    claims = evidence.table("claims")
+    seeds = evidence.table("seeds").set_index("seed")
+    articles = sorted(claims["seed"].unique())
+    labels = [_article_label(seeds, s)[:60] for s in articles]
+    fig = go.Figure()
+    colours = [COLORWAY[2], COLORWAY[4], COLORWAY[1], COLORWAY[5], COLORWAY[3], "#000000", "#999999", "#DDDDDD"]
+    for rating, colour in zip(RATING_ORDER, colours, strict=True):
+        counts = [int(((claims["seed"] == s) & (claims["rating"] == rating)).sum()) for s in articles]
+        if not any(counts):
+            continue
+        fig.add_trace(go.Bar(y=labels, x=counts, orientation="h", name=RATING_LABELS[rating], marker_color=colour,
+                             hovertemplate="%{y}<br>%{x} claims<extra>" + RATING_LABELS[rating] + "</extra>"))
+    styled(fig, title="Claims of the patient-facing articles, by rating", x_title="Claims (count)",
+           height=200 + 50 * len(articles))
+    fig.update_layout(barmode="stack", legend={"y": -0.25, "yanchor": "top", "orientation": "h"}, margin={"b": 170})
+    fig.update_yaxes(autorange="reversed")
+    totals = claims["rating"].value_counts()
+    return show(
+        fig,
+        alt=f"Stacked bar chart of {len(claims)} claims from {len(articles)} articles by rating: "
+            + ", ".join(f"{int(totals.get(r, 0))} {RATING_LABELS[r]}" for r in RATING_ORDER if totals.get(r, 0)) + ".",
+        caption="Each claim counted once, by the rating of the human evidence in the data for it.",
+        source="data/claims.csv, data/seeds.csv",
+    )
 
 
 def claims_table(evidence: Evidence) -> InteractiveTable:
@@ -300,13 +353,16 @@ def claims_table(evidence: Evidence) -> InteractiveTable:
     claims = evidence.table("claims")
     frame = pd.DataFrame({
         "No.": claims["claim_no"],
-        "Claim (paraphrased)": claims["claim"],
+        "Article": claims["seed"],
+        "Claim": claims["claim"],
+        "Rating": claims["rating"].map(RATING_LABELS),
         "Cited as": claims["cited_as"].fillna("(no citation)"),
         "Citation fits the claim": claims["citation_matches_claim"].map(
             {"yes": "yes", "no": "no", "not_cited": "not cited"}),
-        "Rating": claims["rating"].map(RATING_LABELS),
-        "Evidence in the data": claims["evidence_keys"].fillna("").str.replace(";", ", "),
+        "Evidence in the data": [HtmlCell(", ".join(evidence.cite_html(k.strip()) for k in str(keys).split(";")
+                                                    if k.strip())) if isinstance(keys, str) else ""
+                                 for keys in claims["evidence_keys"]],
         "Assessment": claims["assessment"],
     })
     return interactive_table(frame, caption=f"Claims checked ({len(frame)})", doi_column=None,
-                             numeric_columns=["No."], wide_columns=["Claim (paraphrased)", "Assessment"])
+                             numeric_columns=["No."], wide_columns=["Claim", "Assessment"])

@@ -105,7 +105,7 @@ def plain_language_summary(evidence: Evidence, *, condition: str):
                      f"{CERTAINTY_WORDS[top.certainty]}. Of {_plural(len(rated), 'comparison')} rated, "
                      + ", ".join(f"{sum(r.certainty == level for r in rated)} {level}" for level in reversed(LEVELS)
                                  if any(r.certainty == level for r in rated))
-                     + f" ({{term}}`certainty <certainty of evidence>`).")
+                     + " ({term}`certainty <certainty of evidence>`).")
     else:
         lines.append("**What was found.** No study prints the numbers a comparative effect needs (arm values with "
                      "their spread, or responders per arm), so the size of any benefit cannot be estimated; the "

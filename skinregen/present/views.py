@@ -12,8 +12,19 @@ from ..stats.certainty import PRODUCT_CLASS_LABELS
 from .figures import COLORWAY, FigureOutput, show, styled
 from .forest import PooledAnalysis, comparison_forest, condition_effects, forest_plot, pooled_analyses  # noqa: F401
 from .methods import reading_limits, search_summary, searches_table, units_table, verification_summary  # noqa: F401
-from .overview import awaiting_table, claims_table, evidence_map, flow_figure, flow_table, timeline  # noqa: F401
-from .overview import adverse_event_table, safety_figure, serious_events_table  # noqa: F401 (the safety chapter)
+from .overview import (  # noqa: F401 (the methods, evidence-map and claims chapters)  # noqa: F401 (the safety chapter)
+    adverse_event_table,
+    articles_table,
+    awaiting_table,
+    claims_figure,
+    claims_table,
+    evidence_map,
+    flow_figure,
+    flow_table,
+    safety_figure,
+    serious_events_table,
+    timeline,
+)
 from .regulatory import approvals_by_jurisdiction, approvals_table  # noqa: F401 (the regulatory chapter)
 from .risk_of_bias_figures import risk_of_bias_figures
 from .summaries import approval_sentence, plain_language_summary, summary_of_findings  # noqa: F401 (chapters)
