@@ -18,6 +18,9 @@ PATIENTS_PLACEHOLDER = chapters.TEMPLATE_NOTE.format(
          "clinician)")
 
 
+PATIENTS_INTRO = "The plain-language summary above gives the bottom line"
+
+
 def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
 
@@ -50,6 +53,8 @@ def rebuild_condition(path: Path) -> None:
     background = _section(cells, "## Background and standard of care") or ""
     unknowns = _section(cells, "## What is still unknown") or ""
     patients = _section(cells, "## For patients") or PATIENTS_PLACEHOLDER
+    if patients.startswith(PATIENTS_INTRO):
+        patients = patients.split("\n\n", 1)[1] if "\n\n" in patients else ""
     extra = ROOT / "chapters" / "_patients" / f"{condition}.md"
     if extra.exists():
         patients = extra.read_text(encoding="utf-8").strip()

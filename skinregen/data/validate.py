@@ -32,7 +32,6 @@ FRICTIONLESS_CONSTRAINT = re.compile(r'constraint "(?P<name>\w+)" is "(?P<value>
 # A p value as printed; words after it ('at each time point') or a second value ('< 0.05, <0.001') may follow.
 P_VALUE_TEXT = re.compile(r"^\s*[pP]?\s*(?P<rel><=|>=|≤|≥|<|>|=)?\s*(?P<num>0?\.\d+|0|1(?:\.0+)?)"
                           r"(?P<tail>[,;(a-zA-Z].*)?\s*$")
-STRICT_NEW_FIELDS = False  # TEMPORARY while the session's data batches are merged
 # Printed statements of non-significance: kept as printed, with no number parsed from them.
 NOT_SIGNIFICANT_TEXTS = ("ns", "n.s.", "not significant", "not statistically significant", "no significant difference")
 
@@ -405,7 +404,7 @@ def _study_rules(tables: dict[str, Table], bib) -> list[Problem]:
             if row.get("report_key") and row.get("report_key") not in bib.entries:
                 problems.append(_row_problem(reports, index, "report_key", row.get("report_key"),
                                              "has no entry in references.bib"))
-            elif STRICT_NEW_FIELDS and row.get("report_key"):
+            elif row.get("report_key"):
                 entry = bib.entries[row["report_key"]]
                 if not (entry.get("doi") or entry.get("pmid") or entry.get("url")):
                     problems.append(_row_problem(reports, index, "report_key", row.get("report_key"),
@@ -436,7 +435,7 @@ def _outcome_rules(tables: dict[str, Table]) -> list[Problem]:
             problems.append(_row_problem(outcomes, index, "p_value_text", text,
                                          "is neither a p value as printed ('<0.001', 'p = .03', '0·002') nor a "
                                          f"statement of non-significance ({', '.join(NOT_SIGNIFICANT_TEXTS)})"))
-        if STRICT_NEW_FIELDS and row.get("comparison") == "between_arms" and not row.get("comparator_type"):
+        if row.get("comparison") == "between_arms" and not row.get("comparator_type"):
             problems.append(_row_problem(outcomes, index, "comparator_type", None,
                                          "is empty: a between-arm result needs its comparator type"))
         if row.get("comparison") == "within_arm_change" and row.get("comparator_type") not in (None, "", "baseline"):

@@ -75,7 +75,9 @@ def condition_cells(condition: str, title: str, background: str, unknowns: str, 
         view(f"views.primary_outcomes(evidence, {arg})"),
         markdown("## Risk of bias"),
         view(f"views.risk_of_bias(evidence, {arg})"),
-        markdown(f"## For patients\n\n{patients}"),
+        markdown(f"## For patients\n\nThe plain-language summary above gives the bottom line, the numbers and whether "
+                 "any product is approved. How to tell a registered trial from a paid offer: see "
+                 f"[Regulatory status](../regulatory.ipynb).\n\n{patients}"),
         markdown(f"## Background and standard of care\n\n{background}"),
         markdown("## The studies\n\nType in the box to filter the rows; click a column header to sort; open "
                  "*More* for a study's comparator, follow-up, funding and risk of bias. Each study name links to "
