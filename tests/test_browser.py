@@ -241,3 +241,142 @@ def test_figure_pages_preload_plotly_with_the_script_url_and_other_pages_load_ne
         else:
             assert scripts == [] and preloads == [], page_path
     assert with_figures >= 12
+
+
+# ------------------------------------------------------------------------------------ readers' checks
+
+AXE_JS = None
+
+
+def _axe_source() -> str:
+    """axe-core, as shipped inside the axe-playwright-python package (no download at test time)."""
+    global AXE_JS
+    if AXE_JS is None:
+        axe = pytest.importorskip("axe_playwright_python")
+        AXE_JS = (Path(axe.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+    return AXE_JS
+
+
+def _open(browser, url: str, width: int):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    if page.locator(".plotly-graph-div").count():
+        page.wait_for_function(EVERY_FIGURE_DRAWN, timeout=15000)
+    return context, page
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1400, 390])
+@pytest.mark.parametrize("page_path", PAGES)
+def test_no_serious_or_critical_accessibility_violation(browser, site_url, page_path, width):
+    context, page = _open(browser, f"{site_url}/{page_path}", width)
+    page.add_script_tag(content=_axe_source())
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    context.close()
+    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"{page_path} at {width} px: {bad}"
+
+
+CLIPPED_CELLS = """() => [...document.querySelectorAll('table.skinregen-table td, table.skinregen-table th')]
+  .filter(cell => cell.offsetParent !== null && (cell.scrollWidth > cell.clientWidth + 1))
+  .map(cell => cell.textContent.slice(0, 60))"""
+TABLE_OVERFLOW = """() => [...document.querySelectorAll('.skinregen-table-wrap')].filter(wrap => {
+  const table = wrap.querySelector('table');
+  const wider = table.getBoundingClientRect().width > wrap.getBoundingClientRect().width + 1;
+  const scrolls = getComputedStyle(wrap).overflowX === 'auto' || getComputedStyle(wrap).overflowX === 'scroll';
+  return wider && !scrolls; }).length"""
+TABLE_WIDER_THAN_PAGE = """() => [...document.querySelectorAll('.skinregen-table-wrap')]
+  .filter(wrap => wrap.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1400, 390])
+@pytest.mark.parametrize("page_path", [p for p in PAGES if "conditions/" in p or p.endswith(
+    ("safety.html", "claims.html", "methods.html", "regulatory.html", "evidence-map.html"))])
+def test_tables_fit_and_no_cell_is_clipped(browser, site_url, page_path, width):
+    context, page = _open(browser, f"{site_url}/{page_path}", width)
+    clipped = page.evaluate(CLIPPED_CELLS)
+    hidden_overflow = page.evaluate(TABLE_OVERFLOW)
+    off_page = page.evaluate(TABLE_WIDER_THAN_PAGE)
+    context.close()
+    assert clipped == [], f"{page_path} at {width} px: clipped cells {clipped[:5]}"
+    assert hidden_overflow == 0, f"{page_path} at {width} px: a table is wider than its column with no scrolling"
+    assert off_page == 0, f"{page_path} at {width} px: a table runs off the page"
+
+
+OVERLAPS = """() => {
+  const boxes = div => [...div.querySelectorAll(
+      '.xtitle, .ytitle, .legend, .xtick text, .ytick text, .annotation-text, .gtitle')]
+    .map(el => ({el, r: el.getBoundingClientRect(), kind: el.closest('.legend') ? 'legend'
+      : el.matches('.xtitle, .ytitle, .gtitle') ? 'title' : el.closest('.annotation') ? 'note' : 'tick'}))
+    .filter(b => b.r.width > 0 && b.r.height > 0);
+  const hits = [];
+  for (const div of document.querySelectorAll('.plotly-graph-div')) {
+    const all = boxes(div);
+    for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) {
+      const a = all[i], b = all[j];
+      if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+      if (a.kind === 'note' && b.kind === 'note') continue;   // row notes sit on their own lines
+      if (a.kind === 'tick' && b.kind === 'tick' && a.el.closest('.xtick') && b.el.closest('.ytick')) continue;
+      const overlap = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left) > 2
+        && Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top) > 2;
+      if (overlap && (a.kind !== 'note' && b.kind !== 'note' || a.kind === 'title' || b.kind === 'title'
+                      || a.kind === 'legend' || b.kind === 'legend'))
+        hits.push(a.el.textContent.slice(0, 30) + ' / ' + b.el.textContent.slice(0, 30));
+    }
+  }
+  return hits; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1400, 390])
+@pytest.mark.parametrize("page_path", [p for p in PAGES if "conditions/" in p or "mechanisms/" in p or p.endswith(
+    ("safety.html", "claims.html", "methods.html", "evidence-map.html"))])
+def test_figure_text_never_overlaps(browser, site_url, page_path, width):
+    """Legend against axis title, tick labels against each other, titles against anything."""
+    context, page = _open(browser, f"{site_url}/{page_path}", width)
+    hits = page.evaluate(OVERLAPS)
+    context.close()
+    assert hits == [], f"{page_path} at {width} px: overlapping text {hits[:6]}"
+
+
+def test_every_included_study_has_a_rendered_reference_and_links_resolve():
+    """The bibliography lists every study of data/studies.csv apart from the other references, and every
+    study link in the chapters points at an entry that exists."""
+    import csv
+    import re
+
+    page = (HTML / "chapters" / "bibliography.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'id="(ref-1-[^"]+)"', page))
+    with open(ROOT / "data" / "studies.csv", encoding="utf-8") as handle:
+        keys = [row["key"] for row in csv.DictReader(handle)]
+    missing = [key for key in keys if f"ref-1-{key}" not in anchors]
+    assert missing == [], f"studies without a rendered reference: {missing[:10]}"
+    included, other = page.split('id="other-references"')
+    assert not any(f"ref-1-{key}" in other for key in keys)
+    for path in HTML.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert "skinregen-ref:" not in text, f"{path}: a study link was not resolved"
+        for target in re.findall(r'href="[^"#]*bibliography\.html#(ref-1-[^"]+)"', text):
+            assert target in anchors, f"{path}: link to a missing reference {target}"
+
+
+def test_readers_see_no_bibtex_key_and_no_setup_code():
+    import csv
+    import re
+
+    with open(ROOT / "data" / "studies.csv", encoding="utf-8") as handle:
+        keys = [row["key"] for row in csv.DictReader(handle)]
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, keys)) + r")\b")
+    for page_path in PAGES:
+        if page_path.endswith("bibliography.html"):
+            continue
+        text = (HTML / page_path).read_text(encoding="utf-8")
+        visible = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", text, flags=re.S)
+        visible = re.sub(r'(href|id|title|data-[a-z-]+|class)="[^"]*"', "", visible)
+        visible = re.sub(r"<div class=\"cell_input.*?</div>\s*</div>", "", visible, flags=re.S)
+        shown = [m for m in pattern.findall(re.sub(r"<[^>]+>", " ", visible))]
+        assert shown == [], f"{page_path} shows BibTeX keys: {sorted(set(shown))[:8]}"
+        assert "evidence = skinregen.load()" not in text, f"{page_path} shows the set-up cell"

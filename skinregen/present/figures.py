@@ -139,7 +139,7 @@ def figure_html(spec: dict, *, alt: str, caption: str, source: str) -> str:
     div_id = f"fig-{digest}"
     return (
         f'<figure class="skinregen-figure">\n'
-        f'<div id="{div_id}" class="plotly-graph-div" role="img" aria-label="{html.escape(alt, quote=True)}" '
+        f'<div id="{div_id}" class="plotly-graph-div" role="figure" aria-label="{html.escape(alt, quote=True)}" '
         f'style="height:{int(height)}px; width:100%;"></div>\n'
         f'<script type="text/javascript">\n'
         f"(function () {{\n"

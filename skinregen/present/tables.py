@@ -61,14 +61,15 @@ class InteractiveTable:
             for col, value in zip(columns, record, strict=True):
                 text = _cell_text(value)
                 wide = WIDE if col in self.wide_columns else ""
+                # data-label: on a phone each row is shown as a card, every cell preceded by its column's name
+                label = f' data-label="{html.escape(str(col), quote=True)}"'
                 if isinstance(value, HtmlCell):
-                    cells.append(f"<td{wide}>{value}</td>")
+                    cells.append(f"<td{wide}{label}>{value}</td>")
                 elif col == self.doi_column and text:
-                    cells.append(f'<td><a href="{html.escape(doi_url(text), quote=True)}">{html.escape(text)}</a></td>')
-                elif col in self.wide_columns:
-                    cells.append(f'<td class="wide">{html.escape(text)}</td>')
+                    cells.append(f'<td{label}><a href="{html.escape(doi_url(text), quote=True)}">'
+                                 f'{html.escape(text)}</a></td>')
                 else:
-                    cells.append(f"<td>{html.escape(text)}</td>")
+                    cells.append(f"<td{wide}{label}>{html.escape(text)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>\n")
         return (
             '<div class="skinregen-table-wrap">\n'
