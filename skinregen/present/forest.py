@@ -59,7 +59,8 @@ def arms_text(row: dict) -> str:
         if row.get(f"{arm}_disp") is not None:
             text += f" ± {number(row[f'{arm}_disp'])} ({row.get(f'{arm}_disp_type') or 'type not printed'})"
         elif row.get(f"{arm}_disp_low") is not None:
-            text += f" ({row.get(f'{arm}_disp_type')} {number(row[f'{arm}_disp_low'])} to {number(row[f'{arm}_disp_high'])})"
+            low, high = number(row[f"{arm}_disp_low"]), number(row[f"{arm}_disp_high"])
+            text += f" ({row.get(f'{arm}_disp_type')} {low} to {high})"
         if row.get(f"{arm}_n") is not None:
             text += f", n = {number(row[f'{arm}_n'])}"
         parts.append(text)
@@ -100,7 +101,8 @@ def effects_for_studies(evidence: Evidence, keys) -> pd.DataFrame:
         records.append({
             "study_key": row["study_key"], "label": evidence.cite(row["study_key"]), "outcome_no": row["outcome_no"],
             "measure_name": row["measure"], "domain": row["domain"], "domain_label": domains.get(row["domain"], ""),
-            "comparator_type": row.get("comparator_type"), "comparator_label": comparator_label(row.get("comparator_type")),
+            "comparator_type": row.get("comparator_type"),
+            "comparator_label": comparator_label(row.get("comparator_type")),
             "product_class": product_class.get(row["study_key"]), "n_enrolled": n_enrolled.get(row["study_key"]),
             "is_primary": row.get("is_primary") is True, "unit": row.get("unit_of_analysis") or "not recorded",
             "effect": shown, "measure": shown.measure, "estimate": estimate, "ci_low": low, "ci_high": high,
@@ -147,7 +149,8 @@ def forest_figure(chosen: pd.DataFrame, measure: str, condition_label: str) -> F
         for record in group.to_dict("records"):
             primary = " (primary outcome)" if record["is_primary"] else ""
             annotations.append((position - ROW_NAME_ROOM - 0.05,
-                                f"{record['measure_name'][:46]}, {record['timepoint'][:20]}: {_effect_text(record)}", 11))
+                                f"{record['measure_name'][:46]}, {record['timepoint'][:20]}: "
+                                f"{_effect_text(record)}", 11))
             rows.append(record | {"primary": primary})
             y.append(position)
             position += 1.6
@@ -229,7 +232,8 @@ def pooled_analyses(evidence: Evidence, *, condition: str | None = None) -> list
             row = _row_dict(outcomes.loc[(study_key, int(outcome_no))])
             row.update(study_key=study_key, outcome_no=int(outcome_no))
             effects.append(effect_size(row, spec["effect_measure"], design.get(study_key)))
-            labels.append(f"{evidence.cite(study_key)} ({row['measure']}, {row['timepoint'] or 'time point not printed'})")
+            when = row["timepoint"] or "time point not printed"
+            labels.append(f"{evidence.cite(study_key)} ({row['measure']}, {when})")
         result.append(PooledAnalysis(spec["id"], spec["condition"], spec["title"], spec["rationale"],
                                      pool(effects, spec["method"]), tuple(labels)))
     return result

@@ -65,7 +65,8 @@ def verification_summary(evidence: Evidence):
     agree = int((checked["outcome"] == "agree").sum())
     corrected = int((checked["outcome"] == "corrected").sum())
     return Markdown(
-        f"A second reader looked {log['study_key'].nunique()} studies up again ({log['study_key'].nunique() * 100 // max(1, len(studies))}% "
+        f"A second reader looked {log['study_key'].nunique()} studies up again "
+        f"({log['study_key'].nunique() * 100 // max(1, len(studies))}% "
         f"of the {len(studies)} included) and compared {len(log)} fields with the source: {agree} of {len(checked)} "
         f"checkable fields agreed ({100 * agree / max(1, len(checked)):.1f}%), {corrected} were wrong and are "
         f"corrected, and {int((log['outcome'] == 'not_checkable').sum())} could not be checked on the page read. "

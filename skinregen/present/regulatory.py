@@ -9,8 +9,9 @@ import pandas as pd
 from ..data.evidence import Evidence
 from .tables import HtmlCell, InteractiveTable, interactive_table
 
-PATHWAY_LABELS = {"conditional_time_limited": "conditional, time-limited", "marketing_authorisation":
-                  "marketing authorisation", "conditional_marketing_authorisation": "conditional marketing authorisation"}
+PATHWAY_LABELS = {"conditional_time_limited": "conditional, time-limited",
+                  "marketing_authorisation": "marketing authorisation",
+                  "conditional_marketing_authorisation": "conditional marketing authorisation"}
 
 
 def approvals_table(evidence: Evidence) -> InteractiveTable:
@@ -51,6 +52,7 @@ def approvals_by_jurisdiction(evidence: Evidence):
         text = (f"- **{regulator}** ({rows['jurisdiction'].iloc[0]}): {len(skin)} approvals for skin conditions in "
                 f"this book ({', '.join(covered) or 'none'})" + (f": {', '.join(products)}" if products else ""))
         if len(other):
-            text += f"; also {', '.join(sorted({_name(p) for p in other['product']}))} (for uses that have no chapter here)"
+            names = ", ".join(sorted({_name(p) for p in other["product"]}))
+            text += f"; also {names} (for uses that have no chapter here)"
         lines.append(text + ".")
     return Markdown("\n".join(lines))

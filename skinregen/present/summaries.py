@@ -44,7 +44,8 @@ def approval_sentence(evidence: Evidence, condition: str) -> str:
                 "trial are unapproved (see [Regulatory status](../regulatory.ipynb)).")
     parts = []
     for row in rows.sort_values("date").to_dict("records"):
-        parts.append(f"{row['product'].split(' (')[0]} ({row['regulator']}, {row['jurisdiction']}, {str(row['date'])[:4]}: "
+        parts.append(f"{row['product'].split(' (')[0]} ({row['regulator']}, {row['jurisdiction']}, "
+                     f"{str(row['date'])[:4]}: "
                      f"{row['indication']})")
     return (f"Approved cell-based products for {label}: " + "; ".join(parts) + ". An approval covers that product "
             "for its labelled use only, not other products or clinics' versions of them (see "
@@ -141,7 +142,8 @@ def summary_of_findings(evidence: Evidence, *, condition: str):
     notes = "\n".join(f"{i}. {text[0].upper() + text[1:]}" for i, text in enumerate(footnotes, 1))
     reading = ("Most studies were read as abstracts: risk of bias and selective reporting are judged from what the "
                "abstracts say, and abstracts can overstate results (spin). Publication bias was not assessed.")
-    return Outputs([table, Markdown(f"{reading}\n\n**Reasons for downgrading** (the numbers in the table):\n\n{notes}")])
+    reasons = f"{reading}\n\n**Reasons for downgrading** (the numbers in the table):\n\n{notes}"
+    return Outputs([table, Markdown(reasons)])
 
 
 def _row(evidence: Evidence, rating: ComparisonRating, marks: list[str]) -> dict:

@@ -106,7 +106,8 @@ def _details(evidence: Evidence, row: dict) -> str:
     ]
     body = "".join(f"<dt>{html.escape(name)}</dt><dd>{html.escape(str(value))}</dd>" for name, value in items)
     if reference is not None and reference.url:
-        body += f'<dt>Source</dt><dd><a href="{html.escape(reference.url, quote=True)}">{html.escape(reference.url)}</a></dd>'
+        link = f'<a href="{html.escape(reference.url, quote=True)}">{html.escape(reference.url)}</a>'
+        body += f"<dt>Source</dt><dd>{link}</dd>"
     return f"<details><summary>More</summary><dl>{body}</dl></details>"
 
 

@@ -103,7 +103,8 @@ def rate(condition: str, comparison: tuple[str, str, str], group: pd.DataFrame, 
          studies: pd.DataFrame, overall: dict[str, tuple[str, str]], pooled=None) -> ComparisonRating:
     """The GRADE rating of one comparison.
 
-    ``comparison``: (product class, comparator type, outcome domain); ``group``: the between-arm outcome rows of the comparison; ``effects``: their displayed effects
+    ``comparison``: (product class, comparator type, outcome domain); ``group``: the between-arm outcome rows of
+    the comparison; ``effects``: their displayed effects
     (:func:`skinregen.present.forest.condition_effects` rows, possibly empty); ``studies``: the studies'
     rows; ``overall``: study -> (tool, overall risk-of-bias judgement); ``pooled``: a PooledAnalysis or None.
     """
@@ -256,8 +257,10 @@ def ratings(evidence, condition: str) -> list[ComparisonRating]:
     spec = evidence.table("analyses").set_index("id")
     result = []
     for (product_class, comparator, domain), group in frame.groupby(["product_class", "comparator_type", "domain"]):
-        chosen = effects[(effects["product_class"] == product_class) & (effects["domain"] == domain)
-                         & (effects["comparator_type"].fillna("not_coded") == comparator)] if not effects.empty else effects
+        chosen = effects
+        if not effects.empty:
+            chosen = effects[(effects["product_class"] == product_class) & (effects["domain"] == domain)
+                             & (effects["comparator_type"].fillna("not_coded") == comparator)]
         pooled = next((a for a in analyses if spec.loc[a.id, "product_class"] == product_class
                        and spec.loc[a.id, "comparator_type"] == comparator
                        and {e.study_key for e in a.pooled.effects} <= set(group["study_key"])), None)
