@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 STUDY_FILES = {"data/studies.csv": "key", "data/reports.csv": "study_key", "data/study_mechanisms.csv": "study_key",
-               "data/outcomes.csv": "study_key", "data/adverse_events.csv": "study_key"}
+               "data/outcomes.csv": "study_key", "data/adverse_events.csv": "study_key",
+               "data/risk_of_bias.csv": "study_key"}
 
 
 def _physical_rows(text: str) -> list[tuple[str, list[str]]]:

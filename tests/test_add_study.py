@@ -93,7 +93,12 @@ def add(book: Path, study: dict | str, *extra: str, capsys) -> tuple[int, str, s
 def test_the_template_has_every_column_a_student_fills_in(book):
     text = template(book)
     document = yaml.safe_load(text)
-    assert set(document) == {"doi", "pmid", "key", "study", "mechanisms", "outcomes", "adverse_events"}
+    assert set(document) == {"doi", "pmid", "key", "study", "mechanisms", "outcomes", "adverse_events",
+                             "risk_of_bias"}
+    assert {"product_class", "funding", "publication_type"} <= set(document["study"])
+    assert {"is_primary", "unit_of_analysis", "comparator_type"} <= set(document["outcomes"][0])
+    assert {"count_unit", "relatedness"} <= set(document["adverse_events"][0])
+    assert {"tool", "domain", "judgement", "support"} == set(document["risk_of_bias"][0])
     assert {"condition", "design", "n_enrolled", "main_result", "verification"} <= set(document["study"])
     assert {"evidence_level", "randomized", "key", "year"}.isdisjoint(document["study"])  # derived, not asked
     assert {"measure", "int_value", "int_disp_type", "p_value_text", "source_location"} <= set(document["outcomes"][0])

@@ -34,8 +34,9 @@ DERIVED = {
     "studies": {"key", "doi", "pmid", "year", "randomized", "evidence_level"},
     "outcomes": {"study_key", "outcome_no", "p_value", "p_value_relation"},
     "adverse_events": {"study_key", "ae_no"},
+    "risk_of_bias": {"study_key"},
 }
-TOP_LEVEL = ("doi", "pmid", "key", "study", "mechanisms", "outcomes", "adverse_events")
+TOP_LEVEL = ("doi", "pmid", "key", "study", "mechanisms", "outcomes", "adverse_events", "risk_of_bias")
 STOP_WORDS = {"a", "an", "the", "of", "on", "in", "for", "and", "to", "with", "by", "at", "from", "is", "are"}
 
 
@@ -74,7 +75,8 @@ def _vocabulary_terms(root: Path, descriptor: dict) -> dict[str, list[str]]:
             target = foreign["reference"].get("resource")
             columns = foreign["fields"] if isinstance(foreign["fields"], list) else [foreign["fields"]]
             vocabulary = next((r for r in descriptor["resources"] if r["name"] == target), None)
-            if vocabulary is None or target in ("studies", "reports", "outcomes") or len(columns) != 1:
+            if (vocabulary is None or target in ("studies", "reports", "outcomes") or len(columns) != 1
+                    or foreign["reference"].get("fields") != "id"):
                 continue
             terms[columns[0]] = list(rows_by_id(root / "data" / vocabulary["path"]))
     return terms
@@ -109,6 +111,13 @@ def template(root: Path) -> str:
     lines += ["", "adverse_events:          # one item per reported safety finding; delete the block if none", "  -"]
     for spec in _resource(descriptor, "adverse_events")["schema"]["fields"]:
         if spec["name"] not in DERIVED["adverse_events"]:
+            lines.append(f"    {spec['name']}:  # {_field_comment(spec, terms)}")
+    lines += ["", "risk_of_bias:            # one item per domain: RoB 2 for randomized studies, ROBINS-I for",
+              "                         # non-randomized controlled ones, one 'uncontrolled / no_control_group /",
+              "                         # critical' item for single-arm studies and case series (data/README.md)",
+              "  -"]
+    for spec in _resource(descriptor, "risk_of_bias")["schema"]["fields"]:
+        if spec["name"] not in DERIVED["risk_of_bias"]:
             lines.append(f"    {spec['name']}:  # {_field_comment(spec, terms)}")
     return "\n".join(lines) + "\n"
 
@@ -145,7 +154,7 @@ def read_input(path: Path, descriptor: dict) -> dict:
             problems.append(f"{label}: {name}: is not a known section{_suggest(str(name), TOP_LEVEL)}; "
                             f"the sections are {', '.join(TOP_LEVEL)}")
     columns = {name: [f["name"] for f in _resource(descriptor, name)["schema"]["fields"]]
-               for name in ("studies", "outcomes", "adverse_events")}
+               for name in ("studies", "outcomes", "adverse_events", "risk_of_bias")}
 
     def check_mapping(value, where: str, table: str) -> None:
         if not isinstance(value, dict):
@@ -175,7 +184,8 @@ def read_input(path: Path, descriptor: dict) -> dict:
     if not isinstance(mechanisms, list) or not all(isinstance(m, str) for m in mechanisms):
         problems.append(f"{label}: mechanisms: expected a list like [collagen_ecm, angiogenesis], "
                         f"found {_shown(mechanisms)}")
-    for section, table in (("outcomes", "outcomes"), ("adverse_events", "adverse_events")):
+    for section, table in (("outcomes", "outcomes"), ("adverse_events", "adverse_events"),
+                           ("risk_of_bias", "risk_of_bias")):
         items = document.get(section) or []
         if not isinstance(items, list):
             problems.append(f"{label}: {section}: expected a list of items, each starting with '-'")
@@ -306,6 +316,9 @@ def build_change(root: Path, document: dict, bib: dict[str, str]) -> Change:
         values.update(study_key=key, ae_no=str(number))
         events.append((f"adverse_events[{number}]", values))
     _append_rows(root, change, "data/adverse_events.csv", events)
+    judgements = [(f"risk_of_bias[{number}]", {**{name: cell(value) for name, value in item.items()}, "study_key": key})
+                  for number, item in enumerate(document.get("risk_of_bias") or [], 1)]
+    _append_rows(root, change, "data/risk_of_bias.csv", judgements)
     bib_text = (root / "references.bib").read_text(encoding="utf-8")
     if not bib_text.endswith("\n"):
         bib_text += "\n"
