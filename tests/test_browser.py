@@ -320,6 +320,9 @@ OVERLAPS = """() => {
       if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
       if (a.kind === 'note' && b.kind === 'note') continue;   // row notes sit on their own lines
       if (a.kind === 'tick' && b.kind === 'tick' && a.el.closest('.xtick') && b.el.closest('.ytick')) continue;
+      // rotated tick labels: their bounding boxes overlap where the slanted text does not
+      const rotated = el => /rotate\((?!0[,)])/.test(el.getAttribute('transform') || '');
+      if (a.kind === 'tick' && b.kind === 'tick' && (rotated(a.el) || rotated(b.el))) continue;
       const overlap = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left) > 2
         && Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top) > 2;
       if (overlap && (a.kind !== 'note' && b.kind !== 'note' || a.kind === 'title' || b.kind === 'title'

@@ -381,3 +381,80 @@ def test_descriptor_is_valid_json_with_a_schema_for_every_table(book_root):
             "cell_sources", "mechanisms", "outcome_domains", "study_mechanisms"} <= names
     for resource in descriptor["resources"]:
         assert resource["schema"]["fields"] and resource["schema"].get("primaryKey"), resource["name"]
+
+
+# ------------------------------------------------------------------------- the session-6 data model
+
+
+def first_index(root: Path, table: str, **match) -> int:
+    _, rows = read_rows(root, table)
+    return next(i for i, row in enumerate(rows) if all(row[k] == v for k, v in match.items()))
+
+
+def test_a_between_arm_result_needs_its_comparator_type(book_copy):
+    index = first_index(book_copy, "outcomes", comparison="between_arms")
+    row = set_cell(book_copy, "outcomes", index, "comparator_type", "")
+    assert only(book_copy) == (f"{where('outcomes', index, row)}, column comparator_type: is empty: a between-arm "
+                               "result needs its comparator type")
+
+
+def test_an_unparsable_p_value_text_is_refused(book_copy):
+    index = first_index(book_copy, "outcomes", p_value_text="<0.001")
+    set_cell(book_copy, "outcomes", index, "p_value_text", "significant")
+    found = messages(book_copy)
+    assert any("column p_value_text: significant is neither a p value as printed" in m for m in found), found
+
+
+def test_a_risk_of_bias_judgement_off_its_scale_or_tool_is_refused(book_copy):
+    index = first_index(book_copy, "risk_of_bias", tool="rob2", domain="overall")
+    set_cell(book_copy, "risk_of_bias", index, "judgement", "serious")
+    found = messages(book_copy)
+    assert any("column judgement: serious is not on the rob2 scale" in m for m in found), found
+    set_cell(book_copy, "risk_of_bias", index, "judgement", "low")
+    set_cell(book_copy, "risk_of_bias", index, "tool", "uncontrolled")
+    found = messages(book_copy)
+    assert any("column tool: uncontrolled does not fit the study's design" in m for m in found), found
+
+
+def test_an_exclusion_without_a_reason_category_is_refused(book_copy):
+    index = first_index(book_copy, "screening", decision="excluded")
+    set_cell(book_copy, "screening", index, "reason_category", "awaiting_classification")
+    found = messages(book_copy)
+    assert any("an excluded record needs a reason category" in m for m in found), found
+
+
+def test_a_malformed_search_row_is_refused(book_copy):
+    set_cell(book_copy, "searches", 0, "date", "yesterday")
+    set_cell(book_copy, "searches", 1, "results_read", "-3")
+    set_cell(book_copy, "searches", 2, "purpose", "browsing")
+    found = messages(book_copy)
+    assert any("data/searches.csv line 2" in m and "column date" in m for m in found), found
+    assert any("data/searches.csv line 3" in m and "column results_read" in m and "minimum" in m for m in found)
+    assert any("data/searches.csv line 4" in m and "column purpose" in m for m in found), found
+
+
+def test_a_study_entry_without_doi_pmid_or_url_is_refused(book_copy):
+    bib = book_copy / "references.bib"
+    text = bib.read_text(encoding="utf-8")
+    start = text.index("@article{kaur2019comparative,")
+    end = text.index("\n}\n", start)
+    entry = text[start:end]
+    stripped = "\n".join(line for line in entry.splitlines() if not line.strip().startswith(("url", "note")))
+    bib.write_text(text[:start] + stripped.rstrip(",") + text[end:], encoding="utf-8")
+    found = messages(book_copy)
+    assert any("kaur2019comparative" in m and "no doi, pmid or url" in m for m in found), found
+
+
+def test_a_missing_comma_in_bibtex_is_named_and_a_mistyped_condition_gets_a_suggestion(book_copy):
+    bib = book_copy / "references.bib"
+    text = bib.read_text(encoding="utf-8")
+    start = text.index("@article{kwon2020combination,")
+    title_end = text.index("},\n", text.index("title = ", start))
+    bib.write_text(text[:title_end] + "}\n" + text[title_end + 3:], encoding="utf-8")
+    found = messages(book_copy)
+    assert any("is a comma missing at the end of the line before it?" in m for m in found), found
+    bib.write_text(text, encoding="utf-8")
+    index = first_index(book_copy, "studies", condition="vitiligo")
+    set_cell(book_copy, "studies", index, "condition", "vitilgo")
+    found = messages(book_copy)
+    assert any("vitilgo is not a known conditions.id" in m and "(did you mean vitiligo?)" in m for m in found)

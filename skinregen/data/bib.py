@@ -64,6 +64,12 @@ def read_bibliography(path: Path) -> Bibliography:
             continue
         result.entries[entry.key] = fields
         result.lines[entry.key] = line
+        raw = getattr(entry, "raw", "") or ""
+        for name in re.findall(r"^\s*([A-Za-z]+)\s*=", raw, flags=re.M):
+            if name.lower() not in fields:
+                result.issues.append(BibIssue(line, entry.key, name.lower(), None,
+                                              f"the {name} field could not be read: is a comma missing at the end "
+                                              "of the line before it?"))
         for name in REQUIRED_FIELDS.get(entry.entry_type.lower(), ()):
             if not fields.get(name):
                 result.issues.append(BibIssue(line, entry.key, name, None, f"@{entry.entry_type} needs a {name} field"))
@@ -74,10 +80,11 @@ def read_bibliography(path: Path) -> Bibliography:
         pmid = fields.get("pmid")
         if pmid is not None and not PMID_PATTERN.match(pmid):
             result.issues.append(BibIssue(line, entry.key, "pmid", pmid, "is not a PubMed id (digits only)"))
-        if not doi and not pmid and entry.entry_type.lower() == "article" and not fields.get("note"):
+        if (not doi and not pmid and entry.entry_type.lower() == "article" and not fields.get("note")
+                and not fields.get("url")):
             result.issues.append(BibIssue(line, entry.key, "doi", None,
-                                          "an article needs a doi or a pmid field (or, when neither was printed on "
-                                          "any page read, a note field saying so)"))
+                                          "an article needs a doi, a pmid or a url field (the address of the page "
+                                          "that was read)"))
     return result
 
 

@@ -108,6 +108,18 @@ class Evidence:
         reference = self.references.get(key)
         return reference.link_html() if reference else html.escape(key)
 
+    def without_keys(self, text: str) -> str:
+        """``text`` with every BibTeX key of the bibliography replaced by its author-year label."""
+        import re
+
+        if not isinstance(text, str) or not text:
+            return text
+        pattern = self.__dict__.get("_key_pattern")
+        if pattern is None:
+            keys = sorted(self.references, key=len, reverse=True)
+            pattern = self.__dict__["_key_pattern"] = re.compile(r"\b(" + "|".join(map(re.escape, keys)) + r")\b")
+        return pattern.sub(lambda match: self.cite(match.group(1)), text)
+
     def vocabulary(self, name: str) -> pd.DataFrame:
         """A vocabulary table (conditions, designs, product_types, cell_sources, mechanisms, outcome_domains)."""
         if name not in self._vocabularies:

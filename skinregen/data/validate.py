@@ -266,8 +266,15 @@ def _foreign_key_problems(descriptor: dict, resource: dict, table: Table,
             if set(cells) == {None} or cells in known:
                 continue
             raw = dict(zip(table.header, row, strict=False))
-            problems.append(Problem(table.relpath, rule, table.lines[index], table.key_of(index),
-                                    ", ".join(names), ", ".join(raw.get(name, "") for name in names) or None))
+            value = ", ".join(raw.get(name, "") for name in names) or None
+            hint = ""
+            if len(names) == 1 and value and len(known) < 200:  # vocabularies: suggest the nearest term
+                import difflib
+
+                close = difflib.get_close_matches(value, [str(k[0]) for k in known], n=1, cutoff=0.75)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(Problem(table.relpath, rule + hint, table.lines[index], table.key_of(index),
+                                    ", ".join(names), value))
     return problems
 
 

@@ -68,21 +68,29 @@ def styled(fig: go.Figure, *, title: str, x_title: str | None = None, y_title: s
     return fig
 
 
+LEGEND_ROW_PX = 22
+
+
+def legend_below(fig: go.Figure, items: int, *, title: bool = False, tick_room: int = 0) -> go.Figure:
+    """Put the legend at the bottom of the figure, under the x-axis title, with room for one item per line.
+
+    The legend is placed against the figure's container (``yref="container"``), not the plot area, and the
+    bottom margin holds the tick labels, the axis title and the worst case of a phone, where every item wraps
+    onto its own line; so the legend never sits on the axis title or the tick labels, at any width.
+    """
+    rows = items + (1 if title else 0)
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0,
+                              "xanchor": "left"},
+                      margin={"b": 80 + tick_room + LEGEND_ROW_PX * rows})
+    fig.update_layout(height=(fig.layout.height or 450) + tick_room + LEGEND_ROW_PX * rows)
+    # The margin is sized here, so plotly must not grow it again for the tick labels (it would push the plot
+    # into the legend).
+    fig.update_xaxes(automargin=False)
+    return fig
+
+
 # Width of one character of a 13 px tick label, rounded up from the widest seen (about 6.9 px in Chromium).
 TICK_LABEL_PX_PER_CHAR = 7.2
-
-
-def fixed_label_margin(fig: go.Figure, labels: list[str]) -> go.Figure:
-    """Make room for the longest y tick label with a fixed left margin instead of plotly's automargin.
-
-    With several panels, automargin has plotly draw the figure again each time a panel's labels push the
-    margin: about 100 ms more per figure on the 2-core benchmark machine (bench/). Meant for short labels
-    (row numbers, say): the margin does not shrink on a narrow screen.
-    """
-    fig.update_xaxes(automargin=False)
-    fig.update_yaxes(automargin=False)
-    fig.update_layout(margin_l=int(TICK_LABEL_PX_PER_CHAR * max(map(len, labels), default=0)) + 24)
-    return fig
 
 
 def _plain(value):

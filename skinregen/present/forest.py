@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from ..data.evidence import Evidence
 from ..stats.effects import MEASURE_LABELS, Effect, effect_size, favours, row_effects
 from ..stats.pooling import POOLING_METHODS, PooledEstimate, pool
-from .figures import COLORWAY, FigureOutput, show, styled
+from .figures import COLORWAY, FigureOutput, legend_below, show, styled
 
 COMPARATOR_LABELS = {
     "placebo_or_vehicle": "vs placebo or vehicle",
@@ -282,7 +282,7 @@ def forest_plot(analysis: PooledAnalysis) -> FigureOutput:
     if ratio:
         fig.update_xaxes(type="log")
     fig.update_yaxes(categoryorder="array", categoryarray=[pooled_row, *reversed(rows)])
-    fig.update_layout(legend={"y": -0.35, "yanchor": "top"}, margin={"b": 120})
+    legend_below(fig, 3 if pooled.prediction_low is not None else 2)
     return show(
         fig,
         alt=f"Forest plot of {pooled.k} studies: each study's {name.lower()} with its 95% confidence interval "

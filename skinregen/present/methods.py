@@ -43,7 +43,9 @@ def _main_target(target: str) -> str:
 
 
 def searches_table(evidence: Evidence) -> InteractiveTable:
-    searches = evidence.table("searches")
+    searches = evidence.table("searches").copy()
+    for column in ("query", "target", "note"):
+        searches[column] = [evidence.without_keys(v) for v in searches[column]]
     frame = searches.rename(columns={"search_no": "No.", "query": "Query", "source": "Source", "date": "Date",
                                      "target": "Target", "results_read": "Results read", "new_records": "New records",
                                      "note": "Note"})

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..data.evidence import Evidence
-from .figures import COLORWAY, FigureOutput, show, styled
+from .figures import COLORWAY, TICK_LABEL_PX_PER_CHAR, FigureOutput, legend_below, show, styled
 from .tables import HtmlCell, InteractiveTable, interactive_table
 
 # Strongest design first; the evidence map colours each cell by the strongest design in it.
@@ -83,9 +83,10 @@ def evidence_map(evidence: Evidence) -> FigureOutput:
            height=560)
     fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 1, "xanchor": "right",
                                     "y": 1.12, "yanchor": "bottom", "showactive": True}],
-                      legend={"title": {"text": "Strongest design"}, "y": -0.35, "yanchor": "top"},
-                      margin={"b": 160})
+                      legend_title_text="Strongest design")
     fig.update_xaxes(tickangle=-35)
+    longest = max(len(str(x)) for cells in views.values() for x in cells["x"])
+    legend_below(fig, len(design_labels), title=True, tick_room=int(TICK_LABEL_PX_PER_CHAR * longest * 0.58))
     return show(
         fig,
         alt=f"Bubble matrix of {len(studies)} studies: conditions down the side, product types (or, with the "
@@ -226,7 +227,8 @@ def safety_figure(evidence: Evidence) -> FigureOutput:
                              hovertemplate="%{y}: %{x} studies<br>%{customdata}<extra>" + kind + "</extra>"))
     styled(fig, title="What each study's report says about safety", x_title="Studies (count)", y_title="",
            height=max(420, 160 + 34 * len(conditions)))
-    fig.update_layout(barmode="stack", legend={"y": -0.12, "yanchor": "top", "orientation": "v"}, margin={"b": 200})
+    fig.update_layout(barmode="stack")
+    legend_below(fig, len(SAFETY_ORDER))
     related = int((status["status"] == SAFETY_ORDER[0]).sum())
     return show(
         fig,
@@ -336,7 +338,8 @@ def claims_figure(evidence: Evidence) -> FigureOutput:
                              hovertemplate="%{y}<br>%{x} claims<extra>" + RATING_LABELS[rating] + "</extra>"))
     styled(fig, title="Claims of the patient-facing articles, by rating", x_title="Claims (count)",
            height=200 + 50 * len(articles))
-    fig.update_layout(barmode="stack", legend={"y": -0.25, "yanchor": "top", "orientation": "h"}, margin={"b": 170})
+    fig.update_layout(barmode="stack")
+    legend_below(fig, len(fig.data))
     fig.update_yaxes(autorange="reversed")
     totals = claims["rating"].value_counts()
     return show(

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from ..data.evidence import Evidence
 from ..stats.risk_of_bias import DOMAIN_LABELS, DOMAINS, JUDGEMENT_LABELS, short_domain
-from .figures import FigureOutput, show, styled
+from .figures import FigureOutput, legend_below, show, styled
 
 # Colour and a symbol for each judgement, so the figure reads without colour too (Okabe-Ito based).
 STYLE = {
@@ -50,7 +50,9 @@ def traffic_light(evidence: Evidence, keys, tool: str, title: str) -> FigureOutp
     styled(fig, title=title, height=150 + 32 * len(studies))
     fig.update_xaxes(categoryorder="array", categoryarray=columns, side="top", showgrid=False, showline=False)
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), showgrid=False, showline=False)
-    fig.update_layout(legend={"y": -0.02, "yanchor": "top", "x": 0}, margin={"t": 90, "b": 70})
+    fig.update_layout(margin={"t": 110})
+    fig.update_xaxes(tickangle=-35)
+    legend_below(fig, len(fig.data))
     legend = "; ".join(f"{d}: {DOMAIN_LABELS[name]}" for d, name in zip(columns, domains, strict=True))
     counts = table[table["domain"] == "overall"]["judgement"].value_counts()
     return show(
@@ -84,7 +86,8 @@ def summary_bars(evidence: Evidence, keys, tool: str, title: str) -> FigureOutpu
                              hovertemplate="%{y}: %{x:.0f}% of studies<extra>" + JUDGEMENT_LABELS[judgement]
                                            + "</extra>"))
     styled(fig, title=title, x_title="Studies (%)", height=160 + 34 * len(domains))
-    fig.update_layout(barmode="stack", legend={"y": -0.3, "yanchor": "top"}, margin={"b": 110})
+    fig.update_layout(barmode="stack")
+    legend_below(fig, len(fig.data))
     fig.update_yaxes(categoryorder="array", categoryarray=[DOMAIN_LABELS[d] for d in reversed(domains)])
     fig.update_xaxes(range=[0, 100])
     return show(fig, alt=f"Stacked bar chart of the share of studies judged at each level of risk of bias, per "

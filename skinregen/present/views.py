@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from ..data.evidence import Evidence
 from ..stats.certainty import PRODUCT_CLASS_LABELS
-from .figures import COLORWAY, FigureOutput, show, styled
+from .figures import COLORWAY, FigureOutput, legend_below, show, styled
 from .forest import PooledAnalysis, comparison_forest, condition_effects, forest_plot, pooled_analyses  # noqa: F401
 from .methods import reading_limits, search_summary, searches_table, units_table, verification_summary  # noqa: F401
 from .overview import (  # noqa: F401 (the methods, evidence-map and claims chapters)  # noqa: F401 (the safety chapter)
@@ -135,6 +135,7 @@ def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
     styled(fig, title=f"{label}: participants per study", x_title="Participants enrolled (people)",
            y_title="Study", height=max(300, 40 + 28 * len(studies)))
     fig.update_yaxes(categoryorder="array", categoryarray=[evidence.cite(k) for k in studies["key"]])
+    legend_below(fig, len(fig.data))
     return show(
         fig,
         alt=f"Horizontal bar chart of the number of participants enrolled in each of {len(studies)} studies "
