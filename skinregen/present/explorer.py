@@ -12,9 +12,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..data.evidence import Evidence
-from .figures import COLORWAY, figure_html, figure_spec, show, styled
+from .figures import COLORWAY, figure_html, figure_spec, legend_below, show, styled
 from .overview import DESIGN_RANK
-from .tables import interactive_table
+from .tables import HtmlCell, interactive_table
 
 ALL = "(all)"
 
@@ -43,10 +43,13 @@ def explorer_figure(evidence: Evidence, studies: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=part["year"].astype(int).tolist(), y=part["n_enrolled"].astype(int).tolist(), mode="markers",
             name=evidence.label("designs", design), marker={"color": COLORWAY[rank], "size": 10},
-            text=part["key"].tolist(), hovertemplate="%{text} (%{x})<br>n = %{y}<extra>%{fullData.name}</extra>"))
+            text=[evidence.cite(k) for k in part["key"]],
+            hovertemplate="%{text}<br>n = %{y}<extra>%{fullData.name}</extra>"))
     styled(fig, title=f"{len(studies)} studies: size by year and design", x_title="Year of publication",
            y_title="Participants enrolled (people, log scale)", height=420)
-    fig.update_yaxes(type="log")
+    # Powers of ten only: plotly's default log ticks add bare "2" and "5" between them.
+    fig.update_yaxes(type="log", dtick=1)
+    legend_below(fig, len(DESIGN_RANK))
     return fig
 
 
@@ -55,11 +58,16 @@ def explorer_table(evidence: Evidence, studies: pd.DataFrame):
 
     frame = _with_labels(evidence, studies)
     frame["condition_label"] = frame["condition"].map(evidence.vocabulary("conditions")["label"])
-    columns = {"key": "Study", "year": "Year", "condition_label": "Condition", "design_label": "Design",
-               "n_enrolled": "n", "product_label": "Product", "doi": "DOI"}
-    shown = frame[list(columns)].rename(columns=columns).sort_values(["Year", "Study"], ascending=[False, True])
-    return interactive_table(shown, caption=f"Studies matching the filters ({len(shown)})", doi_column="DOI",
-                             numeric_columns=["Year", "n"])
+    frame = frame.assign(label=frame["key"].map(evidence.cite)).sort_values(["year", "label"], ascending=[False, True])
+    shown = pd.DataFrame({
+        "Study": [HtmlCell(evidence.cite_html(k)) for k in frame["key"]],
+        "Condition": frame["condition_label"].tolist(),
+        "Design": frame["design_label"].tolist(),
+        "n": frame["n_enrolled"].tolist(),
+        "Product": frame["product_label"].tolist(),
+    })
+    return interactive_table(shown, caption=f"Studies matching the filters ({len(shown)})", doi_column=None,
+                             numeric_columns=["n"])
 
 
 class Explorer:
@@ -83,7 +91,9 @@ class Explorer:
             "product_type": w.Dropdown(options=self._options("product_type", "product_types"), description="Product"),
             "cell_source": w.Dropdown(options=self._options("cell_source", "cell_sources"), description="Cells from"),
             "design": w.Dropdown(options=self._options("design", "designs"), description="Design"),
-            "years": w.IntRangeSlider(value=years, min=years[0], max=years[1], description="Years"),
+            # wide enough for its readout ("1996 – 2026"), which the default width cuts off
+            "years": w.IntRangeSlider(value=years, min=years[0], max=years[1], description="Years",
+                                      layout=w.Layout(width="100%", max_width="520px")),
             "min_n": w.IntSlider(value=0, min=0, max=200, step=5, description="Minimum n"),
         }
         # The figure is redrawn in an Output widget with the book's plotly output (drawn natively by JupyterLab),

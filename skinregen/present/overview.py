@@ -29,7 +29,7 @@ def counts_with_names(frame: pd.DataFrame, by: str, order: list, names: pd.Serie
     return counts, joined.reindex(order, fill_value="").tolist()
 
 
-def _cells(studies: pd.DataFrame, label_column: str) -> pd.DataFrame:
+def _cells(studies: pd.DataFrame, label_column: str, cite) -> pd.DataFrame:
     """One row per (condition, column value): participants, studies, strongest design and the study list."""
     records = []
     for (condition, value), group in studies.groupby(["condition_label", label_column], sort=True):
@@ -39,8 +39,8 @@ def _cells(studies: pd.DataFrame, label_column: str) -> pd.DataFrame:
             "condition": condition, "x": value, "studies": len(group),
             "participants": int(group["n_enrolled"].sum()), "best_design": best["design_label"],
             "best_rank": int(ranks.min()),
-            "list": "<br>".join(f"{k} ({int(y)}, n = {'?' if pd.isna(n) else int(n)})" for k, y, n in
-                                zip(group["key"], group["year"], group["n_enrolled"], strict=True)),
+            "list": "<br>".join(f"{cite(k)} (n = {'?' if pd.isna(n) else int(n)})" for k, n in
+                                zip(group["key"], group["n_enrolled"], strict=True)),
         })
     return pd.DataFrame(records)
 
@@ -51,8 +51,8 @@ def evidence_map(evidence: Evidence) -> FigureOutput:
     mechanisms = evidence.study_mechanisms.merge(studies, left_on="study_key", right_on="key")
     mechanisms["mechanism_label"] = mechanisms["mechanism"].map(evidence.vocabulary("mechanisms")["label"])
     views = {
-        "Product type": _cells(studies, "product_type_label"),
-        "Mechanism measured": _cells(mechanisms, "mechanism_label"),
+        "Product type": _cells(studies, "product_type_label", evidence.cite),
+        "Mechanism measured": _cells(mechanisms, "mechanism_label", evidence.cite),
     }
     design_labels = [evidence.label("designs", d) for d in DESIGN_RANK]
     biggest = max(int(cells["participants"].max() or 1) for cells in views.values())
@@ -107,13 +107,14 @@ def timeline(evidence: Evidence) -> FigureOutput:
         chosen = studies[studies["design"] == design]
         if chosen.empty:
             continue
-        counts, names = counts_with_names(chosen, "year", years, chosen["key"])
+        counts, names = counts_with_names(chosen, "year", years, chosen["key"].map(evidence.cite))
         fig.add_trace(go.Bar(x=years, y=counts, name=evidence.label("designs", design),
                              marker_color=COLORWAY[rank], customdata=names,
                              hovertemplate="%{x}: %{y} studies<br>%{customdata}<extra>%{fullData.name}</extra>"))
     styled(fig, title="Human studies by year of publication and design", x_title="Year of publication",
            y_title="Studies (count)", height=420)
     fig.update_layout(barmode="stack")
+    legend_below(fig, len(fig.data))
     return show(
         fig,
         alt=f"Stacked bar chart of {len(studies)} studies by publication year from {years[0]} to {years[-1]}, "
