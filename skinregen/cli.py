@@ -12,6 +12,8 @@ from .data.paths import BookNotFoundError, find_book_root
 # Distributions the book's notebooks need at run time; binder/requirements.txt pins them (and what they pull
 # in) to exactly the versions in requirements.txt. Build and test tools are left out of the Binder image.
 BUILD_ONLY = {"jupyter-book", "pytest", "playwright", "ruff", "nbval"}
+# Binder only: JupyterLab renders the chapters' MyST (admonitions, citations, {term} roles) with this extension.
+BINDER_EXTRAS = {"jupyterlab-myst": "2.7.0"}
 
 
 def _root(args) -> Path:
@@ -178,6 +180,9 @@ def cmd_binder_requirements(args) -> int:
     for name in runtime_requirements():
         if name in pins:
             print(pins[name])
+    print("# Binder only (not needed to build the book): MyST rendered in JupyterLab.")
+    for name, version in sorted(BINDER_EXTRAS.items()):
+        print(f"{name}=={version}")
     return 0
 
 
