@@ -78,6 +78,7 @@ class ComparisonRating:
     effect_text: str
     absolute_text: str
     start: str
+    plain_effect: str = ""  # the effect in a few plain words, for the plain-language summary
     downgrades: list[Downgrade] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -173,6 +174,13 @@ def rate(condition: str, comparison: tuple[str, str, str], group: pd.DataFrame, 
         behind = sum(n_of.get(e.study_key, 0) for e in pooled.pooled.effects)
         crosses = low <= 0 <= high
         rating.effect_text = pooled.pooled.summary()
+        from .effects import MEASURE_LABELS
+
+        natural = pooled.pooled.natural
+        rating.plain_effect = (f"{MEASURE_LABELS[pooled.pooled.measure].lower()} "
+                               f"{natural(pooled.pooled.estimate):.2f} (95% CI {natural(low):.2f} to "
+                               f"{natural(high):.2f}), pooled from {pooled.pooled.k} studies"
+                               + ("; the interval includes no difference" if low <= 0 <= high else ""))
         where = "the pooled estimate"
     elif not effects.empty:
         largest = effects.sort_values("n_enrolled", ascending=False, na_position="last").iloc[0]
