@@ -306,7 +306,7 @@ def test_tables_fit_and_no_cell_is_clipped(browser, site_url, page_path, width):
     assert off_page == 0, f"{page_path} at {width} px: a table runs off the page"
 
 
-OVERLAPS = """() => {
+OVERLAPS = r"""() => {
   const boxes = div => [...div.querySelectorAll(
       '.xtitle, .ytitle, .legend, .xtick text, .ytick text, .annotation-text, .gtitle')]
     .map(el => ({el, r: el.getBoundingClientRect(), kind: el.closest('.legend') ? 'legend'

@@ -70,9 +70,10 @@ def harms_sentence(evidence: Evidence, keys) -> str:
         text.append("deaths reported in " + _plural(deaths["study_key"].nunique(), "study", "studies"))
     if not text:
         text.append("no serious event judged related to treatment was reported")
-    return ("**Harms.** " + "; ".join(text).capitalize() + f". {_plural(stated_none, 'study', 'studies')} stated that an event did "
-            f"not occur; {_plural(silent, 'study', 'studies')} said nothing about harms in what was read (see "
-            "[Safety](../safety.ipynb)).")
+    joined = "; ".join(text)
+    return ("**Harms.** " + joined[0].upper() + joined[1:] + f". {_plural(stated_none, 'study', 'studies')} stated "
+            f"that an event did not occur; {_plural(silent, 'study', 'studies')} said nothing about harms in what "
+            "was read (see [Safety](../safety.ipynb)).")
 
 
 def plain_language_summary(evidence: Evidence, *, condition: str):
@@ -101,8 +102,8 @@ def plain_language_summary(evidence: Evidence, *, condition: str):
         absolute = f" In absolute numbers: {top.absolute_text}." if top.absolute_text else ""
         lines.append(
             f"**What was found.** The best-supported comparison is {PRODUCT_CLASS_SHORT[top.product_class]} "
-            f"{comparator_label(top.comparator_type)} for {domain}: {(top.plain_effect or top.effect_text).rstrip('.')}."
-            f"{absolute}")
+            f"{comparator_label(top.comparator_type)} for {domain}: "
+            f"{(top.plain_effect or top.effect_text).rstrip('.')}.{absolute}")
         lines.append(f"**How certain.** The certainty of that result is **{top.certainty}**: "
                      f"{CERTAINTY_WORDS[top.certainty]}. Of {_plural(len(rated), 'comparison')} rated, "
                      + ", ".join(f"{sum(r.certainty == level for r in rated)} {level}" for level in reversed(LEVELS)
