@@ -47,4 +47,17 @@ def remove_study(root: Path, key: str) -> dict[str, list[str]]:
     text = text.replace("\n" + entry, "") if ("\n" + entry) in text else text.replace(entry, "")
     bib.write_text(text, encoding="utf-8")
     removed["references.bib"] = [entry]
+    _uncite(root, key)
     return removed
+
+
+def _uncite(root: Path, key: str) -> None:
+    """Take ``key`` out of the chapters' cite roles: a study that is not in the book yet is cited nowhere."""
+    def drop(match: re.Match) -> str:
+        keys = [k.strip() for k in match.group(2).split(",") if k.strip() != key]
+        return f"{match.group(1)}`{','.join(keys)}`" if keys else ""
+
+    for path in [*(root / "chapters").rglob("*.md"), *(root / "chapters").rglob("*.ipynb")]:
+        text = path.read_text(encoding="utf-8")
+        if key in text:
+            path.write_text(re.sub(r"(\{cite(?::[a-z]+)?\})`([^`]*)`", drop, text), encoding="utf-8")

@@ -383,3 +383,20 @@ def test_readers_see_no_bibtex_key_and_no_setup_code():
         shown = [m for m in pattern.findall(re.sub(r"<[^>]+>", " ", visible))]
         assert shown == [], f"{page_path} shows BibTeX keys: {sorted(set(shown))[:8]}"
         assert "evidence = skinregen.load()" not in text, f"{page_path} shows the set-up cell"
+
+
+INTERNAL_NOTES = ("checker please", "please verify", "coded tentatively", "TODO", "FIXME", "coordinator")
+
+
+def test_no_internal_note_reaches_a_page_and_the_data_download_is_there():
+    import zipfile
+
+    for page_path in PAGES:
+        text = (HTML / page_path).read_text(encoding="utf-8")
+        found = [note for note in INTERNAL_NOTES if note.lower() in text.lower()]
+        assert found == [], f"{page_path} shows internal notes: {found}"
+    archive = HTML / "skinregen-data.zip"
+    assert archive.is_file(), "the site has no 'Download the data' file"
+    names = zipfile.ZipFile(archive).namelist()
+    assert "references.bib" in names and "data/datapackage.json" in names and "data/studies.csv" in names
+    assert 'href="../skinregen-data.zip"' in (HTML / "chapters" / "intro.html").read_text(encoding="utf-8")

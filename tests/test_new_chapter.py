@@ -107,7 +107,7 @@ def test_the_toc_gains_one_line_at_the_end_of_the_right_part():
     old_lines, new_lines = toc.splitlines(), new.splitlines()
     assert len(new_lines) == len(old_lines) + 1
     position = new_lines.index("  - file: chapters/conditions/discoid-lupus")
-    assert new_lines[position - 1] == "  - file: chapters/conditions/alopecia"
+    assert new_lines[position - 1] == "  - file: chapters/conditions/scar-prevention"
     assert new_lines[position + 1] == "- caption: Mechanisms"
     assert new_lines[:position] + new_lines[position + 1:] == old_lines
 

@@ -183,7 +183,8 @@ def forest_figure(chosen: pd.DataFrame, measure: str, condition_label: str) -> F
            x_title=f"{name}{' (log scale)' if ratio else ''}; {direction}", height=height)
     if ratio:
         fig.update_xaxes(type="log")
-    fig.update_yaxes(range=[position - 0.5, -1.5], tickmode="array", tickvals=y, ticktext=[r["label"] for r in rows],
+    fig.update_yaxes(range=[position - 0.5, -1.5], tickmode="array", tickvals=y,
+                     ticktext=[r["label"].replace(" et al.,", "").replace(",", "") for r in rows],
                      showgrid=False)
     fig.update_layout(margin={"t": 60})
     favouring = sum(r["favours"] == "cell product" for r in rows)

@@ -18,6 +18,11 @@ STYLE = {
 TOOL_TITLES = {"rob2": "Randomized studies (RoB 2)", "robins_i": "Non-randomized controlled studies (ROBINS-I)"}
 
 
+def short_label(evidence: Evidence, key: str) -> str:
+    """'Kaur 2019' for 'Kaur et al., 2019': row names that leave a phone's plot area room for its columns."""
+    return evidence.cite(key).replace(" et al.,", "").replace(",", "")
+
+
 def _judgements(evidence: Evidence, keys) -> pd.DataFrame:
     table = evidence.table("risk_of_bias")
     return table[table["study_key"].isin(set(keys))]
@@ -31,7 +36,7 @@ def traffic_light(evidence: Evidence, keys, tool: str, title: str) -> FigureOutp
         return None
     domains = DOMAINS[tool]
     studies = sorted(table["study_key"].unique(), key=lambda k: evidence.cite(k))
-    labels = [evidence.cite(k) for k in studies]
+    labels = [short_label(evidence, k) for k in studies]
     columns = [short_domain(tool, d) for d in domains]
     fig = go.Figure()
     for judgement, (colour, symbol) in STYLE.items():
@@ -39,7 +44,8 @@ def traffic_light(evidence: Evidence, keys, tool: str, title: str) -> FigureOutp
         if chosen.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=[short_domain(tool, d) for d in chosen["domain"]], y=[evidence.cite(k) for k in chosen["study_key"]],
+            x=[short_domain(tool, d) for d in chosen["domain"]],
+            y=[short_label(evidence, k) for k in chosen["study_key"]],
             mode="markers+text", text=[symbol] * len(chosen), textfont={"color": "white", "size": 13},
             marker={"color": colour, "size": 24, "line": {"color": "white", "width": 1}},
             name=JUDGEMENT_LABELS[judgement],

@@ -38,7 +38,9 @@ def _with_labels(evidence: Evidence, studies):
     frame["design_label"] = frame["design"].map(evidence.vocabulary("designs")["label"])
     frame["product_label"] = frame["product_type"].map(evidence.vocabulary("product_types")["label"])
     follow = frame["follow_up"].astype("string").str.replace(r"\.0$", "", regex=True)
-    frame["follow_up_text"] = (follow + " " + frame["follow_up_unit"]).fillna("")
+    # "1 month", "6 months": the unit is stored in the plural
+    unit = frame["follow_up_unit"].where(follow != "1", frame["follow_up_unit"].str.rstrip("s"))
+    frame["follow_up_text"] = (follow + " " + unit).fillna("")
     return frame
 
 
@@ -88,7 +90,7 @@ def study_table(evidence: Evidence, *, condition: str | None = None,
 
 def _details(evidence: Evidence, row: dict) -> str:
     """The rest of a study's record, folded into an expandable detail (so the table fits a phone)."""
-    from ..stats.risk_of_bias import JUDGEMENT_LABELS, overall_judgements
+    from ..stats.risk_of_bias import JUDGEMENT_LABELS, TOOL_NAMES, overall_judgements
 
     overall = overall_judgements(evidence.table("risk_of_bias")).get(row["key"])
     reference = evidence.references.get(row["key"])
@@ -98,7 +100,7 @@ def _details(evidence: Evidence, row: dict) -> str:
         ("Follow-up", row.get("follow_up_text") or "not printed"),
         ("Country", row.get("country") or "not printed"),
         ("Funding", row.get("funding") or "not stated in what was read"),
-        ("Risk of bias (overall)", JUDGEMENT_LABELS[overall[1]] + f" ({overall[0].replace('_', '-').upper()})"
+        ("Risk of bias (overall)", JUDGEMENT_LABELS[overall[1]] + f" ({TOOL_NAMES[overall[0]]})"
          if overall else "not yet judged"),
         ("Read", {"abstract": "abstract only", "full_text": "full text"}.get(row.get("source_checked"), "")),
         ("Checked", {"second_reader": "by a second reader", "quote_check": "against quoted source sentences; "

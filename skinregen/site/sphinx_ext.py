@@ -96,7 +96,8 @@ def _study_links(app, pagename, templatename, context, doctree) -> None:
     body = context.get("body")
     if body and "skinregen-ref:" in body:
         target = context["pathto"](BIBLIOGRAPHY_PAGE) + "#ref-1-"
-        body = context["body"] = body.replace('href="skinregen-ref:', f'href="{target}')
+        # every occurrence: also links in HTML that an output carries escaped (the explorer's static view)
+        body = context["body"] = body.replace("skinregen-ref:", target)
     if body and 'role="doc-biblioentry"' in body:
         # docutils puts role="list" on a citation list whose entries are role="doc-biblioentry" (a deprecated
         # role that is not a list item): axe-core reports the list as missing its required children.

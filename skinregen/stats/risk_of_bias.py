@@ -27,6 +27,7 @@ DOMAIN_SHORT = {"randomization": "D1", "deviations": "D2", "missing_data": "D3",
 ROBINS_SHORT = {"deviations": "D4", "missing_data": "D5", "measurement": "D6", "selection_reported": "D7"}
 JUDGEMENT_LABELS = {"low": "Low", "some_concerns": "Some concerns", "high": "High", "moderate": "Moderate",
                     "serious": "Serious", "critical": "Critical", "no_information": "No information"}
+TOOL_NAMES = {"rob2": "RoB 2", "robins_i": "ROBINS-I", "uncontrolled": "no control group"}
 # Serious enough to lower certainty: RoB 2 'high', ROBINS-I 'serious' or 'critical', or no control group.
 SERIOUS = {"high", "serious", "critical"}
 
