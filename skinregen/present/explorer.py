@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from ..data.evidence import Evidence
 from .figures import COLORWAY, figure_html, figure_spec, legend_below, show, styled
 from .overview import DESIGN_RANK
-from .tables import HtmlCell, interactive_table
+from .tables import interactive_table
 
 ALL = "(all)"
 
@@ -60,7 +60,9 @@ def explorer_table(evidence: Evidence, studies: pd.DataFrame):
     frame["condition_label"] = frame["condition"].map(evidence.vocabulary("conditions")["label"])
     frame = frame.assign(label=frame["key"].map(evidence.cite)).sort_values(["year", "label"], ascending=[False, True])
     shown = pd.DataFrame({
-        "Study": [HtmlCell(evidence.cite_html(k)) for k in frame["key"]],
+        # plain labels: this table also lives inside the widget's state, where the site's link rewriting
+        # does not reach
+        "Study": [evidence.cite(k) for k in frame["key"]],
         "Condition": frame["condition_label"].tolist(),
         "Design": frame["design_label"].tolist(),
         "n": frame["n_enrolled"].tolist(),

@@ -15,7 +15,12 @@ STYLE = {
     "high": ("#D55E00", "×"), "serious": ("#D55E00", "×"), "critical": ("#000000", "!"),
     "no_information": ("#56B4E9", "?"),
 }
-TOOL_TITLES = {"rob2": "Randomized studies (RoB 2)", "robins_i": "Non-randomized controlled studies (ROBINS-I)"}
+TOOL_TITLES = {"rob2": "randomized studies (RoB 2)", "robins_i": "non-randomized controlled studies (ROBINS-I)"}
+# Short bar names (a phone keeps room for the bars); the caption spells each domain out.
+BAR_NAMES = {"randomization": "Randomization", "deviations": "Deviations", "missing_data": "Missing data",
+             "measurement": "Measurement", "selection_reported": "Reported result", "confounding": "Confounding",
+             "selection_participants": "Selection", "classification_interventions": "Classification",
+             "overall": "Overall"}
 
 
 def short_label(evidence: Evidence, key: str) -> str:
@@ -87,18 +92,22 @@ def summary_bars(evidence: Evidence, keys, tool: str, title: str) -> FigureOutpu
             shares.append(100 * (rows["judgement"] == judgement).sum() / max(1, len(rows)))
         if not any(shares):
             continue
-        fig.add_trace(go.Bar(y=[DOMAIN_LABELS[d] for d in domains], x=shares, orientation="h", marker_color=colour,
+        fig.add_trace(go.Bar(y=[f"{short_domain(tool, d)} {BAR_NAMES[d]}" if d != "overall" else "Overall"
+                                for d in domains], x=shares, orientation="h", marker_color=colour,
                              name=JUDGEMENT_LABELS[judgement],
                              hovertemplate="%{y}: %{x:.0f}% of studies<extra>" + JUDGEMENT_LABELS[judgement]
                                            + "</extra>"))
     styled(fig, title=title, x_title="Studies (%)", height=160 + 34 * len(domains))
     fig.update_layout(barmode="stack")
     legend_below(fig, len(fig.data))
-    fig.update_yaxes(categoryorder="array", categoryarray=[DOMAIN_LABELS[d] for d in reversed(domains)])
+    fig.update_yaxes(categoryorder="array", categoryarray=[f"{short_domain(tool, d)} {BAR_NAMES[d]}"
+                                                           if d != "overall" else "Overall" for d in reversed(domains)])
     fig.update_xaxes(range=[0, 100])
     return show(fig, alt=f"Stacked bar chart of the share of studies judged at each level of risk of bias, per "
                          f"domain, for {table['study_key'].nunique()} studies.",
-                caption="Share of studies at each judgement, per domain (each study counts once).",
+                caption="Share of studies at each judgement, per domain (each study counts once). "
+                        + "; ".join(f"{short_domain(tool, d)}: {DOMAIN_LABELS[d]}" for d in domains if d != "overall")
+                        + ".",
                 source="data/risk_of_bias.csv")
 
 
@@ -106,8 +115,8 @@ def risk_of_bias_figures(evidence: Evidence, keys, scope: str) -> list[FigureOut
     """Traffic lights and summary bars for the randomized and the non-randomized controlled studies."""
     outputs = []
     for tool, heading in TOOL_TITLES.items():
-        light = traffic_light(evidence, keys, tool, f"{scope}: risk of bias, {heading.lower()}")
+        light = traffic_light(evidence, keys, tool, f"{scope}: risk of bias, {heading}")
         if light is not None:
             outputs.append(light)
-            outputs.append(summary_bars(evidence, keys, tool, f"{scope}: risk of bias by domain, {heading.lower()}"))
+            outputs.append(summary_bars(evidence, keys, tool, f"{scope}: risk of bias by domain, {heading}"))
     return outputs
