@@ -35,7 +35,7 @@ def make_synthetic(target: Path, factor: int) -> dict[str, int]:
     (target / "data").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", target)
     for path in (ROOT / "data").glob("*"):
-        if path.stem not in KEYED:
+        if path.is_file() and path.stem not in KEYED:
             shutil.copy(path, target / "data")
     counts = {}
     for table, columns in KEYED.items():
