@@ -266,19 +266,6 @@ def _open(browser, url: str, width: int):
     return context, page
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("width", [1400, 390])
-@pytest.mark.parametrize("page_path", PAGES)
-def test_no_serious_or_critical_accessibility_violation(browser, site_url, page_path, width):
-    context, page = _open(browser, f"{site_url}/{page_path}", width)
-    page.add_script_tag(content=_axe_source())
-    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    context.close()
-    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results["violations"]
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{page_path} at {width} px: {bad}"
-
-
 CLIPPED_CELLS = """() => [...document.querySelectorAll('table.skinregen-table td, table.skinregen-table th')]
   .filter(cell => cell.offsetParent !== null && (cell.scrollWidth > cell.clientWidth + 1))
   .map(cell => cell.textContent.slice(0, 60))"""
@@ -289,21 +276,6 @@ TABLE_OVERFLOW = """() => [...document.querySelectorAll('.skinregen-table-wrap')
   return wider && !scrolls; }).length"""
 TABLE_WIDER_THAN_PAGE = """() => [...document.querySelectorAll('.skinregen-table-wrap')]
   .filter(wrap => wrap.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length"""
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("width", [1400, 390])
-@pytest.mark.parametrize("page_path", [p for p in PAGES if "conditions/" in p or p.endswith(
-    ("safety.html", "claims.html", "methods.html", "regulatory.html", "evidence-map.html"))])
-def test_tables_fit_and_no_cell_is_clipped(browser, site_url, page_path, width):
-    context, page = _open(browser, f"{site_url}/{page_path}", width)
-    clipped = page.evaluate(CLIPPED_CELLS)
-    hidden_overflow = page.evaluate(TABLE_OVERFLOW)
-    off_page = page.evaluate(TABLE_WIDER_THAN_PAGE)
-    context.close()
-    assert clipped == [], f"{page_path} at {width} px: clipped cells {clipped[:5]}"
-    assert hidden_overflow == 0, f"{page_path} at {width} px: a table is wider than its column with no scrolling"
-    assert off_page == 0, f"{page_path} at {width} px: a table runs off the page"
 
 
 OVERLAPS = r"""() => {
@@ -335,14 +307,25 @@ OVERLAPS = r"""() => {
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1400, 390])
-@pytest.mark.parametrize("page_path", [p for p in PAGES if "conditions/" in p or "mechanisms/" in p or p.endswith(
-    ("safety.html", "claims.html", "methods.html", "evidence-map.html"))])
-def test_figure_text_never_overlaps(browser, site_url, page_path, width):
-    """Legend against axis title, tick labels against each other, titles against anything."""
+@pytest.mark.parametrize("page_path", PAGES)
+def test_every_page_is_accessible_its_tables_fit_and_no_figure_text_overlaps(browser, site_url, page_path, width):
+    """One visit per page and width: axe-core (0 serious or critical violations), tables that fit with no cell
+    clipped, and figure text that never overlaps (legend against axis title, tick labels against each other)."""
     context, page = _open(browser, f"{site_url}/{page_path}", width)
-    hits = page.evaluate(OVERLAPS)
+    clipped = page.evaluate(CLIPPED_CELLS)
+    hidden_overflow = page.evaluate(TABLE_OVERFLOW)
+    off_page = page.evaluate(TABLE_WIDER_THAN_PAGE)
+    overlaps = page.evaluate(OVERLAPS)
+    page.add_script_tag(content=_axe_source())
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     context.close()
-    assert hits == [], f"{page_path} at {width} px: overlapping text {hits[:6]}"
+    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"{page_path} at {width} px: accessibility {bad}"
+    assert clipped == [], f"{page_path} at {width} px: clipped cells {clipped[:5]}"
+    assert hidden_overflow == 0, f"{page_path} at {width} px: a table is wider than its column with no scrolling"
+    assert off_page == 0, f"{page_path} at {width} px: a table runs off the page"
+    assert overlaps == [], f"{page_path} at {width} px: overlapping text {overlaps[:6]}"
 
 
 def test_every_included_study_has_a_rendered_reference_and_links_resolve():
