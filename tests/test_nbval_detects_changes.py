@@ -39,8 +39,8 @@ def test_nbval_fails_with_a_readable_diff_when_a_number_changes(book_copy):
     assert "failed" in output
     # The diff shows the study's table row twice: as stored (old n) and as computed now (new n).
     lines = output.splitlines()
-    stored = [line for line in lines if key in line and f"<td>{old}</td>" in line]
-    fresh = [line for line in lines if key in line and f"<td>{new}</td>" in line]
+    stored = [line for line in lines if key in line and f'data-label="n">{old}</td>' in line]
+    fresh = [line for line in lines if key in line and f'data-label="n">{new}</td>' in line]
     assert stored and fresh, output[-3000:]
     # ... as the two sides of a diff (pytest marks one side '-' and the other '+').
     signs = {line.lstrip()[:1] for line in stored + fresh}
