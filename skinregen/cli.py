@@ -11,7 +11,7 @@ from .data.paths import BookNotFoundError, find_book_root
 
 # Distributions the book's notebooks need at run time; binder/requirements.txt pins them (and what they pull
 # in) to exactly the versions in requirements.txt. Build and test tools are left out of the Binder image.
-BUILD_ONLY = {"jupyter-book", "pytest", "playwright", "ruff", "nbval"}
+BUILD_ONLY = {"jupyter-book", "pytest", "playwright", "axe-playwright-python", "ruff", "nbval"}
 # Binder only: JupyterLab renders the chapters' MyST (admonitions, citations, {term} roles) with this extension.
 BINDER_EXTRAS = {"jupyterlab-myst": "2.7.0"}
 

@@ -252,7 +252,7 @@ def _axe_source() -> str:
     """axe-core, as shipped inside the axe-playwright-python package (no download at test time)."""
     global AXE_JS
     if AXE_JS is None:
-        axe = pytest.importorskip("axe_playwright_python")
+        import axe_playwright_python as axe  # pinned in requirements.txt: a missing copy fails, never skips
         AXE_JS = (Path(axe.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
     return AXE_JS
 
