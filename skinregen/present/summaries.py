@@ -13,9 +13,8 @@ import pandas as pd
 from ..data.evidence import Evidence
 from ..stats.certainty import LEVELS, PRODUCT_CLASS_LABELS, PRODUCT_CLASS_SHORT, ComparisonRating, ratings
 from .forest import comparator_label
-from .tables import HtmlCell, InteractiveTable, interactive_table
+from .tables import HtmlCell, interactive_table
 
-GLOSSARY = "../glossary.md"
 CERTAINTY_WORDS = {
     "high": "we are confident the true effect is close to what the studies found",
     "moderate": "the true effect is probably close to what was found, but may differ",
@@ -161,12 +160,3 @@ def _row(evidence: Evidence, rating: ComparisonRating, marks: list[str]) -> dict
                               + (f" <sup>{','.join(marks)}</sup>" if marks else "")),
     }
 
-
-def certainty_counts(evidence: Evidence, condition: str) -> dict[str, int]:
-    rated = ratings(evidence, condition)
-    return {level: sum(r.certainty == level for r in rated) for level in LEVELS}
-
-
-def table_of(records: list[dict], caption: str, wide: list[str]) -> InteractiveTable:
-    return interactive_table(pd.DataFrame(records), caption=caption, doi_column=None, numeric_columns=[],
-                             wide_columns=wide)

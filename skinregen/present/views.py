@@ -149,9 +149,6 @@ def study_size_figure(evidence: Evidence, *, condition: str) -> FigureOutput:
     )
 
 
-def _short(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
-
 
 class Outputs(list):
     """Several outputs shown one after another from one cell."""

@@ -34,7 +34,6 @@ import pandas as pd
 
 LEVELS = ("very low", "low", "moderate", "high")
 RANDOMIZED_DESIGNS = {"rct", "randomized_split_body"}
-CONTROLLED_DESIGNS = RANDOMIZED_DESIGNS | {"nonrandomized_controlled"}
 OPTIMAL_INFORMATION_SIZE = 400
 SURROGATE_DOMAINS = {"biomarker", "collagen_histology", "skin_thickness"}
 SURROGATE_WORDS = ("ankle-brachial", "ankle brachial", "abi", "tcpo2", "transcutaneous oxygen", "fat retention",
@@ -91,9 +90,9 @@ class ComparisonRating:
 def _is_surrogate(domain: str, measures: list[str]) -> bool:
     if domain in SURROGATE_DOMAINS:
         return True
-    text = " ".join(measures).lower()
-    return any(word in text.split() or word in text for word in SURROGATE_WORDS if len(word) > 3) or (
-        " abi" in f" {text}")
+    text = f' {" ".join(measures).lower()}'
+    # "abi" only as a word of its own (it is inside many words); the longer names anywhere
+    return " abi" in text or any(word in text for word in SURROGATE_WORDS if len(word) > 3)
 
 
 def _is_mortality(measures: list[str]) -> bool:

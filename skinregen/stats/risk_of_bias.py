@@ -45,17 +45,3 @@ def overall_judgements(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
         if row["domain"] in ("overall", "no_control_group"):
             result[row["study_key"]] = (row["tool"], row["judgement"])
     return result
-
-
-def judged_fraction_serious(studies: pd.DataFrame, overall: dict[str, tuple[str, str]]) -> tuple[int, int, int]:
-    """(participants in studies judged at serious risk or not judged, participants in all, studies not judged)."""
-    serious = total = unjudged = 0
-    for key, n in zip(studies["key"], studies["n_enrolled"].fillna(0), strict=True):
-        judgement = overall.get(key)
-        total += int(n)
-        if judgement is None:
-            unjudged += 1
-            serious += int(n)
-        elif judgement[1] in SERIOUS:
-            serious += int(n)
-    return serious, total, unjudged
